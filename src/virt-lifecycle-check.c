@@ -1,0 +1,1701 @@
+/*
+ * virt-lifecycle-check.c: drive a libvirt domain through a sequence of
+ * lifecycle steps (shutdown, reboot, guest-side actions, ...) and report
+ * what happened: each step's outcome, every domain event, the final state
+ * and the number of guest boots.
+ *
+ * Uses libvirt's public API only (libvirt and libvirt-qemu).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+
+#include "vlc-guest.h"
+#include "vlc-json.h"
+#include "vlc-names.h"
+
+#define VLC_EXIT_PASS 0
+#define VLC_EXIT_FAIL 1
+#define VLC_EXIT_ERROR 2
+
+#define VLC_DEFAULT_TIMEOUT 60.0
+#define VLC_DEFAULT_QUIET 4.0
+#define VLC_MAX_SECONDS (7 * 86400.0)
+#define VLC_CONTROL_TIMEOUT 5.0
+#define VLC_AGENT_TIMEOUT 2           /* seconds, for guest-ping */
+#define VLC_TICK_USEC (100 * 1000)
+#define VLC_RECONNECT_USEC (250 * 1000)
+#define VLC_RESTART_ENV "VIRT_LIFECYCLE_RESTART"
+
+/* Error names for failures that are not libvirt errors (code -1). */
+#define VLC_ERR_CONTROL "CONTROL_CHANNEL_ERROR"
+#define VLC_ERR_NO_CONTROL "NO_CONTROL_CHANNEL"
+#define VLC_ERR_TIMEOUT "TIMEOUT"
+#define VLC_ERR_RESTART "RESTART_FAILED"
+#define VLC_ERR_NOT_RUN "NOT_RUN"
+
+typedef enum {
+    VLC_STEP_SHUTDOWN,
+    VLC_STEP_REBOOT,
+    VLC_STEP_GUEST,
+    VLC_STEP_DESTROY,
+    VLC_STEP_RESET,
+    VLC_STEP_START,
+    VLC_STEP_WAIT,
+    VLC_STEP_SETTLE,
+    VLC_STEP_DAEMON_RESTART,
+} vlcStepKind;
+
+typedef struct {
+    const char *text;           /* as given on the command line */
+    vlcStepKind kind;
+    unsigned int flags;         /* virDomainShutdownFlags/RebootFlags */
+    const char *guestCmd;       /* control channel command */
+    double seconds;             /* wait=SECONDS */
+
+    /* outcome */
+    bool ran;
+    double t;
+    double duration;
+    bool ok;
+    int code;                   /* libvirt error code; -1 for our own */
+    char *error;                /* error name */
+    char *message;
+    char *info;                 /* guest reply, settle result, ... */
+} vlcStep;
+
+typedef enum {
+    VLC_EVENT_LIFECYCLE,
+    VLC_EVENT_REBOOT,
+} vlcEventKind;
+
+typedef struct {
+    double t;
+    vlcEventKind kind;
+    int type;
+    int detail;
+} vlcEvent;
+
+typedef struct {
+    double t;
+    char *text;
+} vlcNote;
+
+typedef struct {
+    /* options */
+    const char *uri;            /* as given, may be NULL */
+    const char *domname;
+    const char *controlPath;
+    const char *serialPath;
+    const char *expect;
+    double timeout;
+    double quiet;
+    bool json;
+    bool verbose;
+
+    vlcStep *steps;
+    size_t nsteps;
+
+    /* The connection.  @conn is also read by the close callback, so it
+     * changes under @lock; everything else here is main-thread only. */
+    char *connURI;              /* canonical URI, used to reconnect */
+    virConnectPtr conn;
+    virDomainPtr dom;
+    unsigned char uuid[VIR_UUID_BUFLEN];
+    bool haveUUID;
+    int lifecycleCb;
+    int rebootCb;
+    bool closeCb;
+    double lastActivity;        /* end of the last step or reconnect */
+
+    /* Shared with the event thread, under @lock. */
+    GMutex lock;
+    GArray *events;             /* vlcEvent */
+    GPtrArray *notes;           /* vlcNote * */
+    double lastEvent;
+    bool connLost;
+
+    /* results */
+    char *serialPathUsed;
+    vlcSerialWatch *serial;
+    bool haveFinal;
+    int finalState;
+    int finalReason;
+    bool finalGone;
+    bool timedOut;
+    char *finalAgent;           /* last agent ping of the final wait */
+    char *fatal;
+    double elapsed;
+} vlcCtx;
+
+
+static gint64 vlcStartUsec;
+
+
+static double
+vlcNow(void)
+{
+    return (double)(g_get_monotonic_time() - vlcStartUsec) / G_USEC_PER_SEC;
+}
+
+
+static void
+vlcUsage(FILE *fp)
+{
+    fprintf(fp,
+"Usage: virt-lifecycle-check [OPTION...] DOMAIN STEP...\n"
+"\n"
+"Run lifecycle STEPs against DOMAIN back to back, record each step's outcome\n"
+"and every lifecycle/reboot event, wait until the domain is quiet and report\n"
+"the final state and the number of guest boots.\n"
+"\n"
+"Options:\n"
+"  -c, --connect URI     libvirt connection URI (default: libvirt's default)\n"
+"      --timeout SECONDS bound for each settle step and for the final wait\n"
+"                        (default %g)\n"
+"      --quiet SECONDS   quiet period without events that ends waiting\n"
+"                        (default %g)\n"
+"      --expect STATE    expected final state: running or shutoff (or any\n"
+"                        other state name); exit 1 when it does not hold\n"
+"      --json            print one JSON object instead of text\n"
+"      --control PATH    control channel socket (default: from domain XML,\n"
+"                        <channel type='unix'> with target name\n"
+"                        '" VLC_CONTROL_CHANNEL_NAME "')\n"
+"      --serial PATH     guest serial log to count boots in (default: from\n"
+"                        domain XML, <serial type='file'>)\n"
+"  -v, --verbose         log progress on stderr\n"
+"  -h, --help            show this help\n"
+"\n"
+"Steps:\n"
+"  shutdown[=MODE[,MODE...]]  virDomainShutdownFlags; MODE is acpi, agent,\n"
+"                             initctl, signal, paravirt or default\n"
+"  reboot[=MODE[,MODE...]]    virDomainReboot, same modes\n"
+"  destroy, reset, start      virDomainDestroy, virDomainReset, virDomainCreate\n"
+"  guest-poweroff, guest-reboot, guest-ignore-acpi, guest-honor-acpi,\n"
+"  guest-ping                 command sent over the guest's control channel\n"
+"  wait=SECONDS               sleep (fractions allowed)\n"
+"  settle                     wait for quiet, then until the guest agent\n"
+"                             answers or the domain is shut off\n"
+"  daemon-restart             run $" VLC_RESTART_ENV " with /bin/sh and\n"
+"                             reconnect\n"
+"\n"
+"Exit status: 0 when --expect holds (or none was given), 1 when it does not,\n"
+"2 on usage errors and on a connection that cannot be (re-)established.\n",
+            VLC_DEFAULT_TIMEOUT, VLC_DEFAULT_QUIET);
+}
+
+
+static void G_GNUC_PRINTF(1, 2)
+vlcUsageError(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "virt-lifecycle-check: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'virt-lifecycle-check --help' for more information.\n");
+    exit(VLC_EXIT_ERROR);
+}
+
+
+/* Parse a non-negative, finite number of seconds. */
+static bool
+vlcParseSeconds(const char *s,
+                bool allowZero,
+                double *out)
+{
+    char *end = NULL;
+    double d;
+
+    if (!s || !*s || g_ascii_isspace(*s))
+        return false;
+
+    errno = 0;
+    d = g_ascii_strtod(s, &end);
+    if (errno != 0 || !end || *end != '\0' || !isfinite(d) ||
+        d < 0 || d > VLC_MAX_SECONDS || (!allowZero && d == 0))
+        return false;
+
+    *out = d;
+    return true;
+}
+
+
+/* Shutdown and reboot flags share their bit values. */
+static const struct {
+    const char *name;
+    unsigned int shutdown;
+    unsigned int reboot;
+} vlcModes[] = {
+    { "default", VIR_DOMAIN_SHUTDOWN_DEFAULT, VIR_DOMAIN_REBOOT_DEFAULT },
+    { "acpi", VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN },
+    { "agent", VIR_DOMAIN_SHUTDOWN_GUEST_AGENT, VIR_DOMAIN_REBOOT_GUEST_AGENT },
+    { "initctl", VIR_DOMAIN_SHUTDOWN_INITCTL, VIR_DOMAIN_REBOOT_INITCTL },
+    { "signal", VIR_DOMAIN_SHUTDOWN_SIGNAL, VIR_DOMAIN_REBOOT_SIGNAL },
+    { "paravirt", VIR_DOMAIN_SHUTDOWN_PARAVIRT, VIR_DOMAIN_REBOOT_PARAVIRT },
+};
+
+
+static bool
+vlcParseModes(const char *list,
+              bool reboot,
+              unsigned int *flags)
+{
+    g_auto(GStrv) modes = g_strsplit(list, ",", -1);
+    size_t i;
+    size_t j;
+
+    *flags = 0;
+    if (!modes[0])
+        return false;
+
+    for (i = 0; modes[i]; i++) {
+        for (j = 0; j < G_N_ELEMENTS(vlcModes); j++) {
+            if (strcmp(modes[i], vlcModes[j].name) == 0)
+                break;
+        }
+        if (j == G_N_ELEMENTS(vlcModes))
+            return false;
+        *flags |= reboot ? vlcModes[j].reboot : vlcModes[j].shutdown;
+    }
+
+    return true;
+}
+
+
+static const struct {
+    const char *name;
+    vlcStepKind kind;
+    const char *guestCmd;
+} vlcSimpleSteps[] = {
+    { "destroy", VLC_STEP_DESTROY, NULL },
+    { "reset", VLC_STEP_RESET, NULL },
+    { "start", VLC_STEP_START, NULL },
+    { "settle", VLC_STEP_SETTLE, NULL },
+    { "daemon-restart", VLC_STEP_DAEMON_RESTART, NULL },
+    { "guest-poweroff", VLC_STEP_GUEST, "poweroff" },
+    { "guest-reboot", VLC_STEP_GUEST, "reboot" },
+    { "guest-ignore-acpi", VLC_STEP_GUEST, "ignore-acpi" },
+    { "guest-honor-acpi", VLC_STEP_GUEST, "honor-acpi" },
+    { "guest-ping", VLC_STEP_GUEST, "ping" },
+};
+
+
+/* Returns false with a message in @err for an invalid step. */
+static bool
+vlcParseStep(const char *text,
+             vlcStep *step,
+             char **err)
+{
+    const char *arg;
+    size_t i;
+
+    memset(step, 0, sizeof(*step));
+    step->text = text;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcSimpleSteps); i++) {
+        if (strcmp(text, vlcSimpleSteps[i].name) == 0) {
+            step->kind = vlcSimpleSteps[i].kind;
+            step->guestCmd = vlcSimpleSteps[i].guestCmd;
+            if (step->kind == VLC_STEP_DAEMON_RESTART &&
+                !g_getenv(VLC_RESTART_ENV)) {
+                *err = g_strdup_printf("step 'daemon-restart' needs the restart command in $%s",
+                                       VLC_RESTART_ENV);
+                return false;
+            }
+            return true;
+        }
+    }
+
+    if (strcmp(text, "shutdown") == 0 || strcmp(text, "reboot") == 0) {
+        step->kind = text[0] == 's' ? VLC_STEP_SHUTDOWN : VLC_STEP_REBOOT;
+        return true;
+    }
+
+    if ((arg = g_str_has_prefix(text, "shutdown=") ? text + 9 : NULL) ||
+        (arg = g_str_has_prefix(text, "reboot=") ? text + 7 : NULL)) {
+        step->kind = text[0] == 's' ? VLC_STEP_SHUTDOWN : VLC_STEP_REBOOT;
+        if (!vlcParseModes(arg, step->kind == VLC_STEP_REBOOT, &step->flags)) {
+            *err = g_strdup_printf("invalid step '%s': mode must be a comma-separated list of default, acpi, agent, initctl, signal, paravirt",
+                                   text);
+            return false;
+        }
+        return true;
+    }
+
+    if (g_str_has_prefix(text, "wait=")) {
+        step->kind = VLC_STEP_WAIT;
+        if (!vlcParseSeconds(text + 5, true, &step->seconds)) {
+            *err = g_strdup_printf("invalid step '%s': expected wait=SECONDS with a number of seconds >= 0",
+                                   text);
+            return false;
+        }
+        return true;
+    }
+
+    *err = g_strdup_printf("unknown step '%s'", text);
+    return false;
+}
+
+
+static void
+vlcParseArgs(vlcCtx *ctx,
+             int argc,
+             char **argv)
+{
+    enum {
+        OPT_TIMEOUT = 256,
+        OPT_QUIET,
+        OPT_EXPECT,
+        OPT_JSON,
+        OPT_CONTROL,
+        OPT_SERIAL,
+    };
+    static const struct option longopts[] = {
+        { "connect", required_argument, NULL, 'c' },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "quiet", required_argument, NULL, OPT_QUIET },
+        { "expect", required_argument, NULL, OPT_EXPECT },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "control", required_argument, NULL, OPT_CONTROL },
+        { "serial", required_argument, NULL, OPT_SERIAL },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char buf[32];
+    int opt;
+    int i;
+
+    ctx->timeout = VLC_DEFAULT_TIMEOUT;
+    ctx->quiet = VLC_DEFAULT_QUIET;
+
+    while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            ctx->uri = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (!vlcParseSeconds(optarg, false, &ctx->timeout))
+                vlcUsageError("invalid --timeout '%s': expected a number of seconds > 0",
+                              optarg);
+            break;
+        case OPT_QUIET:
+            if (!vlcParseSeconds(optarg, true, &ctx->quiet))
+                vlcUsageError("invalid --quiet '%s': expected a number of seconds >= 0",
+                              optarg);
+            break;
+        case OPT_EXPECT:
+            for (i = 0; i < VIR_DOMAIN_PMSUSPENDED + 1; i++) {
+                if (strcmp(optarg, vlcStateName(i, buf, sizeof(buf))) == 0)
+                    break;
+            }
+            if (i == VIR_DOMAIN_PMSUSPENDED + 1)
+                vlcUsageError("invalid --expect '%s': expected running or shutoff",
+                              optarg);
+            ctx->expect = optarg;
+            break;
+        case OPT_JSON:
+            ctx->json = true;
+            break;
+        case OPT_CONTROL:
+            if (!*optarg)
+                vlcUsageError("--control needs a path");
+            ctx->controlPath = optarg;
+            break;
+        case OPT_SERIAL:
+            if (!*optarg)
+                vlcUsageError("--serial needs a path");
+            ctx->serialPath = optarg;
+            break;
+        case 'v':
+            ctx->verbose = true;
+            break;
+        case 'h':
+            vlcUsage(stdout);
+            exit(VLC_EXIT_PASS);
+        default:
+            /* getopt_long has printed what is wrong */
+            vlcUsageError("invalid option");
+        }
+    }
+
+    if (optind >= argc)
+        vlcUsageError("missing DOMAIN");
+    ctx->domname = argv[optind++];
+    if (!*ctx->domname)
+        vlcUsageError("empty DOMAIN");
+
+    if (optind >= argc)
+        vlcUsageError("missing STEP: give at least one step");
+
+    ctx->nsteps = argc - optind;
+    ctx->steps = g_new0(vlcStep, ctx->nsteps);
+    for (i = 0; optind < argc; i++, optind++) {
+        g_autofree char *err = NULL;
+
+        if (!vlcParseStep(argv[optind], &ctx->steps[i], &err))
+            vlcUsageError("%s", err);
+    }
+}
+
+
+/* ---------------------------------------------------------------------
+ * Recording
+ */
+
+static void G_GNUC_PRINTF(2, 3)
+vlcAddNote(vlcCtx *ctx,
+           const char *fmt,
+        ...)
+{
+    vlcNote *note = g_new0(vlcNote, 1);
+    va_list ap;
+
+    note->t = vlcNow();
+    va_start(ap, fmt);
+    note->text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+
+    if (ctx->verbose)
+        fprintf(stderr, "%8.3f  note   %s\n", note->t, note->text);
+
+    g_mutex_lock(&ctx->lock);
+    g_ptr_array_add(ctx->notes, note);
+    g_mutex_unlock(&ctx->lock);
+}
+
+
+static void
+vlcNoteFree(gpointer opaque)
+{
+    vlcNote *note = opaque;
+
+    g_free(note->text);
+    g_free(note);
+}
+
+
+static void
+vlcRecordEvent(vlcCtx *ctx,
+               vlcEventKind kind,
+               int type,
+               int detail)
+{
+    vlcEvent ev = { .t = vlcNow(), .kind = kind, .type = type, .detail = detail };
+
+    if (ctx->verbose) {
+        char b1[32];
+        char b2[32];
+
+        if (kind == VLC_EVENT_REBOOT)
+            fprintf(stderr, "%8.3f  event  reboot\n", ev.t);
+        else
+            fprintf(stderr, "%8.3f  event  lifecycle %s/%s\n", ev.t,
+                    vlcEventTypeName(type, b1, sizeof(b1)),
+                    vlcEventDetailName(type, detail, b2, sizeof(b2)));
+    }
+
+    g_mutex_lock(&ctx->lock);
+    g_array_append_val(ctx->events, ev);
+    ctx->lastEvent = ev.t;
+    g_mutex_unlock(&ctx->lock);
+}
+
+
+static double
+vlcLastActivity(vlcCtx *ctx)
+{
+    double t;
+
+    g_mutex_lock(&ctx->lock);
+    t = MAX(ctx->lastEvent, ctx->lastActivity);
+    g_mutex_unlock(&ctx->lock);
+
+    return t;
+}
+
+
+static void
+vlcStepFail(vlcStep *step,
+            int code,
+            const char *error,
+            const char *message)
+{
+    step->ok = false;
+    step->code = code;
+    g_free(step->error);
+    step->error = g_strdup(error);
+    g_free(step->message);
+    step->message = g_strdup(message);
+}
+
+
+static void
+vlcStepFailLibvirt(vlcStep *step)
+{
+    virErrorPtr err = virGetLastError();
+    int code = err ? err->code : VIR_ERR_INTERNAL_ERROR;
+    const char *name = vlcErrorName(code);
+    g_autofree char *fallback = NULL;
+
+    if (!name)
+        name = fallback = g_strdup_printf("VIR_ERR_%d", code);
+
+    vlcStepFail(step, code, name,
+                err && err->message ? err->message : "unknown libvirt error");
+}
+
+
+/* ---------------------------------------------------------------------
+ * Events and the connection
+ */
+
+static void
+vlcLifecycleCb(virConnectPtr conn G_GNUC_UNUSED,
+               virDomainPtr dom G_GNUC_UNUSED,
+               int event,
+               int detail,
+               void *opaque)
+{
+    vlcRecordEvent(opaque, VLC_EVENT_LIFECYCLE, event, detail);
+}
+
+
+static void
+vlcRebootCb(virConnectPtr conn G_GNUC_UNUSED,
+            virDomainPtr dom G_GNUC_UNUSED,
+            void *opaque)
+{
+    vlcRecordEvent(opaque, VLC_EVENT_REBOOT, 0, 0);
+}
+
+
+static const char *
+vlcCloseReasonName(int reason)
+{
+    switch (reason) {
+    case VIR_CONNECT_CLOSE_REASON_ERROR:
+        return "error";
+    case VIR_CONNECT_CLOSE_REASON_EOF:
+        return "eof";
+    case VIR_CONNECT_CLOSE_REASON_KEEPALIVE:
+        return "keepalive";
+    case VIR_CONNECT_CLOSE_REASON_CLIENT:
+        return "client";
+    }
+    return "unknown";
+}
+
+
+static void
+vlcCloseCb(virConnectPtr conn,
+           int reason,
+           void *opaque)
+{
+    vlcCtx *ctx = opaque;
+    bool current;
+
+    g_mutex_lock(&ctx->lock);
+    current = conn == ctx->conn;
+    if (current)
+        ctx->connLost = true;
+    g_mutex_unlock(&ctx->lock);
+
+    if (current)
+        vlcAddNote(ctx, "connection closed (%s)", vlcCloseReasonName(reason));
+}
+
+
+static gpointer
+vlcEventThread(gpointer opaque G_GNUC_UNUSED)
+{
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            g_usleep(VLC_TICK_USEC);
+    }
+    return NULL;
+}
+
+
+static void
+vlcErrorFunc(void *opaque G_GNUC_UNUSED,
+             virErrorPtr err G_GNUC_UNUSED)
+{
+    /* Errors are recorded where they happen; keep stderr clean. */
+}
+
+
+static void
+vlcDeregister(vlcCtx *ctx)
+{
+    if (!ctx->conn)
+        return;
+
+    if (ctx->lifecycleCb >= 0)
+        virConnectDomainEventDeregisterAny(ctx->conn, ctx->lifecycleCb);
+    if (ctx->rebootCb >= 0)
+        virConnectDomainEventDeregisterAny(ctx->conn, ctx->rebootCb);
+    if (ctx->closeCb)
+        virConnectUnregisterCloseCallback(ctx->conn, vlcCloseCb);
+
+    ctx->lifecycleCb = -1;
+    ctx->rebootCb = -1;
+    ctx->closeCb = false;
+    virResetLastError();
+}
+
+
+/* Open a connection and look the domain up; on success both are
+ * installed in @ctx with events registered.  Returns -1 and sets @err. */
+static int
+vlcOpen(vlcCtx *ctx,
+        char **err)
+{
+    const char *uri = ctx->connURI ? ctx->connURI : ctx->uri;
+    virConnectPtr conn;
+    virDomainPtr dom;
+    int lifecycleCb;
+    int rebootCb;
+
+    if (!(conn = virConnectOpenAuth(uri, virConnectAuthPtrDefault, 0))) {
+        *err = g_strdup_printf("cannot connect to '%s': %s",
+                               uri ? uri : "(default)", virGetLastErrorMessage());
+        return -1;
+    }
+
+    if (ctx->haveUUID)
+        dom = virDomainLookupByUUID(conn, ctx->uuid);
+    else
+        dom = virDomainLookupByName(conn, ctx->domname);
+    if (!dom) {
+        *err = g_strdup_printf("cannot find domain '%s': %s",
+                               ctx->domname, virGetLastErrorMessage());
+        virConnectClose(conn);
+        return -1;
+    }
+
+    lifecycleCb = virConnectDomainEventRegisterAny(conn, dom,
+                                                   VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                   VIR_DOMAIN_EVENT_CALLBACK(vlcLifecycleCb),
+                                                   ctx, NULL);
+    rebootCb = virConnectDomainEventRegisterAny(conn, dom,
+                                                VIR_DOMAIN_EVENT_ID_REBOOT,
+                                                VIR_DOMAIN_EVENT_CALLBACK(vlcRebootCb),
+                                                ctx, NULL);
+    if (lifecycleCb < 0 || rebootCb < 0) {
+        *err = g_strdup_printf("cannot register domain events: %s",
+                               virGetLastErrorMessage());
+        if (lifecycleCb >= 0)
+            virConnectDomainEventDeregisterAny(conn, lifecycleCb);
+        if (rebootCb >= 0)
+            virConnectDomainEventDeregisterAny(conn, rebootCb);
+        virDomainFree(dom);
+        virConnectClose(conn);
+        return -1;
+    }
+
+    if (!ctx->haveUUID && virDomainGetUUID(dom, ctx->uuid) == 0)
+        ctx->haveUUID = true;
+    if (!ctx->connURI)
+        ctx->connURI = virConnectGetURI(conn);
+
+    g_mutex_lock(&ctx->lock);
+    ctx->conn = conn;
+    ctx->connLost = false;
+    g_mutex_unlock(&ctx->lock);
+
+    ctx->dom = dom;
+    ctx->lifecycleCb = lifecycleCb;
+    ctx->rebootCb = rebootCb;
+    ctx->closeCb = virConnectRegisterCloseCallback(conn, vlcCloseCb, ctx, NULL) == 0;
+
+    /* Notice a dead daemon even when nothing is being sent. */
+    virConnectSetKeepAlive(conn, 5, 3);
+    virResetLastError();
+
+    return 0;
+}
+
+
+/* Replace the connection by a new one, retrying for up to @budget
+ * seconds.  The old connection is closed only once the new one is
+ * open (this keeps the test driver's in-process state alive). */
+static int
+vlcReconnect(vlcCtx *ctx,
+             double budget,
+             const char *why)
+{
+    virConnectPtr oldConn = ctx->conn;
+    virDomainPtr oldDom = ctx->dom;
+    double start = vlcNow();
+    g_autofree char *err = NULL;
+    int attempts = 0;
+
+    vlcAddNote(ctx, "reconnecting (%s)", why);
+
+    vlcDeregister(ctx);
+    ctx->dom = NULL;
+
+    for (;;) {
+        g_clear_pointer(&err, g_free);
+        attempts++;
+        if (vlcOpen(ctx, &err) == 0)
+            break;
+        if (vlcNow() - start >= budget) {
+            g_mutex_lock(&ctx->lock);
+            ctx->conn = NULL;
+            g_mutex_unlock(&ctx->lock);
+            if (oldDom)
+                virDomainFree(oldDom);
+            if (oldConn)
+                virConnectClose(oldConn);
+            ctx->fatal = g_strdup_printf("connection lost and not re-established within %.1f s (%d attempts): %s",
+                                         budget, attempts, err);
+            vlcAddNote(ctx, "%s", ctx->fatal);
+            return -1;
+        }
+        g_usleep(VLC_RECONNECT_USEC);
+    }
+
+    if (oldDom)
+        virDomainFree(oldDom);
+    if (oldConn)
+        virConnectClose(oldConn);
+    virResetLastError();
+
+    ctx->lastActivity = vlcNow();
+    vlcAddNote(ctx, "reconnected after %.3f s (%d attempt%s)",
+            vlcNow() - start, attempts, attempts == 1 ? "" : "s");
+    return 0;
+}
+
+
+/* Reconnect if the connection died.  Returns -1 when it is gone for good. */
+static int
+vlcCheckConnection(vlcCtx *ctx)
+{
+    bool lost;
+
+    g_mutex_lock(&ctx->lock);
+    lost = ctx->connLost || !ctx->conn;
+    g_mutex_unlock(&ctx->lock);
+
+    if (!lost && virConnectIsAlive(ctx->conn) == 0)
+        lost = true;
+    virResetLastError();
+
+    if (!lost)
+        return 0;
+
+    return vlcReconnect(ctx, ctx->timeout, "connection lost");
+}
+
+
+typedef enum {
+    VLC_AGENT_OK,
+    VLC_AGENT_NOT_READY,
+    VLC_AGENT_UNAVAILABLE,      /* not configured / not supported */
+} vlcAgentStatus;
+
+
+static vlcAgentStatus
+vlcAgentPing(vlcCtx *ctx,
+             char **msg)
+{
+    char *res;
+    int code;
+
+    res = virDomainQemuAgentCommand(ctx->dom, "{\"execute\":\"guest-ping\"}",
+                                    VLC_AGENT_TIMEOUT, 0);
+    if (res) {
+        free(res);
+        return VLC_AGENT_OK;
+    }
+
+    code = virGetLastErrorCode();
+    if (msg) {
+        g_free(*msg);
+        *msg = g_strdup(virGetLastErrorMessage());
+    }
+    virResetLastError();
+
+    if (code == VIR_ERR_NO_SUPPORT || code == VIR_ERR_ARGUMENT_UNSUPPORTED)
+        return VLC_AGENT_UNAVAILABLE;
+    return VLC_AGENT_NOT_READY;
+}
+
+
+/* Current state; returns -1 with @gone set when the domain vanished
+ * (a transient domain that stopped), -1 otherwise on other errors. */
+static int
+vlcGetState(vlcCtx *ctx,
+            int *state,
+            int *reason,
+            bool *gone)
+{
+    *gone = false;
+    if (virDomainGetState(ctx->dom, state, reason, 0) == 0)
+        return 0;
+
+    if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+        *gone = true;
+    return -1;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Steps
+ */
+
+/* Sleep for @seconds, keeping an eye on the connection. */
+static int
+vlcSleep(vlcCtx *ctx,
+         double seconds)
+{
+    double end = vlcNow() + seconds;
+
+    for (;;) {
+        double left = end - vlcNow();
+
+        if (vlcCheckConnection(ctx) < 0)
+            return -1;
+        if (left <= 0)
+            return 0;
+        g_usleep(MIN((gulong)(left * G_USEC_PER_SEC) + 1, VLC_TICK_USEC));
+    }
+}
+
+
+static char *
+vlcControlPath(vlcCtx *ctx,
+               vlcStep *step)
+{
+    g_autofree char *xml = NULL;
+    g_autofree char *err = NULL;
+    vlcDomainPaths paths;
+    char *ret;
+
+    if (ctx->controlPath)
+        return g_strdup(ctx->controlPath);
+
+    if (!(xml = virDomainGetXMLDesc(ctx->dom, 0))) {
+        vlcStepFailLibvirt(step);
+        return NULL;
+    }
+
+    if (vlcParseDomainPaths(xml, &paths, &err) < 0) {
+        vlcStepFail(step, -1, VLC_ERR_NO_CONTROL, err);
+        return NULL;
+    }
+
+    if (!(ret = g_steal_pointer(&paths.controlPath)))
+        vlcStepFail(step, -1, VLC_ERR_NO_CONTROL,
+                    "domain XML has no <channel type='unix'> with <target type='virtio' name='"
+                    VLC_CONTROL_CHANNEL_NAME "'/> (use --control PATH)");
+    vlcDomainPathsClear(&paths);
+    return ret;
+}
+
+
+static void
+vlcStepGuest(vlcCtx *ctx,
+             vlcStep *step)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *reply = NULL;
+    g_autofree char *err = NULL;
+
+    if (!(path = vlcControlPath(ctx, step)))
+        return;
+
+    if (vlcControlCommand(path, step->guestCmd, VLC_CONTROL_TIMEOUT,
+                          &reply, &err) < 0) {
+        vlcStepFail(step, -1, VLC_ERR_CONTROL, err);
+        step->info = g_steal_pointer(&reply);
+        return;
+    }
+
+    step->ok = true;
+    step->info = g_steal_pointer(&reply);
+}
+
+
+/* Wait for the domain to be quiet, then until the agent answers or the
+ * domain is off.  Returns -1 only on a lost connection. */
+static int
+vlcStepSettle(vlcCtx *ctx,
+              vlcStep *step)
+{
+    double deadline = vlcNow() + ctx->timeout;
+    g_autofree char *agentMsg = NULL;
+    char b1[32];
+    char b2[32];
+    int state = -1;
+    int reason = 0;
+    bool gone;
+
+    for (;;) {
+        double now;
+
+        if (vlcCheckConnection(ctx) < 0)
+            return -1;
+
+        now = vlcNow();
+        if (now - vlcLastActivity(ctx) >= ctx->quiet) {
+            if (vlcGetState(ctx, &state, &reason, &gone) < 0) {
+                if (gone) {
+                    step->ok = true;
+                    step->info = g_strdup("domain is gone");
+                    return 0;
+                }
+                state = -1;
+            } else if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED) {
+                step->ok = true;
+                step->info = g_strdup_printf("%s/%s",
+                                             vlcStateName(state, b1, sizeof(b1)),
+                                             vlcReasonName(state, reason, b2, sizeof(b2)));
+                return 0;
+            } else if (state == VIR_DOMAIN_RUNNING) {
+                double pinged = vlcNow();
+
+                switch (vlcAgentPing(ctx, &agentMsg)) {
+                case VLC_AGENT_OK:
+                    if (vlcLastActivity(ctx) <= pinged) {
+                        step->ok = true;
+                        step->info = g_strdup("agent answered");
+                        return 0;
+                    }
+                    break;
+                case VLC_AGENT_UNAVAILABLE:
+                    step->ok = true;
+                    step->info = g_strdup_printf("running; agent not available: %s",
+                                                 agentMsg);
+                    return 0;
+                case VLC_AGENT_NOT_READY:
+                    break;
+                }
+            }
+            virResetLastError();
+        }
+
+        if (vlcNow() >= deadline) {
+            g_autofree char *msg = NULL;
+
+            msg = g_strdup_printf("not settled within %.1f s (state %s, agent: %s)",
+                                  ctx->timeout,
+                                  state < 0 ? "unknown" : vlcStateName(state, b1, sizeof(b1)),
+                                  agentMsg ? agentMsg : "not asked");
+            vlcStepFail(step, -1, VLC_ERR_TIMEOUT, msg);
+            return 0;
+        }
+
+        g_usleep(VLC_TICK_USEC);
+    }
+}
+
+
+static int
+vlcRunCommand(const char *cmd,
+              char **err)
+{
+    pid_t pid;
+    int status;
+
+    fflush(stdout);
+    fflush(stderr);
+
+    if ((pid = fork()) < 0) {
+        *err = g_strdup_printf("fork: %s", g_strerror(errno));
+        return -1;
+    }
+
+    if (pid == 0) {
+        /* Keep stdout for our report: the command talks on stderr. */
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            *err = g_strdup_printf("waitpid: %s", g_strerror(errno));
+            return -1;
+        }
+    }
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+
+    if (WIFEXITED(status))
+        *err = g_strdup_printf("restart command exited with status %d",
+                               WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        *err = g_strdup_printf("restart command killed by signal %d",
+                               WTERMSIG(status));
+    else
+        *err = g_strdup("restart command failed");
+    return -1;
+}
+
+
+static int
+vlcStepDaemonRestart(vlcCtx *ctx,
+                     vlcStep *step)
+{
+    const char *cmd = g_getenv(VLC_RESTART_ENV);
+    g_autofree char *err = NULL;
+    double t0;
+
+    if (vlcRunCommand(cmd, &err) < 0)
+        vlcStepFail(step, -1, VLC_ERR_RESTART, err);
+    else
+        step->ok = true;
+
+    t0 = vlcNow();
+    if (vlcReconnect(ctx, ctx->timeout, "daemon-restart") < 0) {
+        vlcStepFail(step, -1, VLC_ERR_RESTART, ctx->fatal);
+        return -1;
+    }
+
+    if (step->ok)
+        step->info = g_strdup_printf("reconnected after %.3f s", vlcNow() - t0);
+    return 0;
+}
+
+
+/* Run one step.  Returns -1 when the connection is lost for good. */
+static int
+vlcRunStep(vlcCtx *ctx,
+           vlcStep *step)
+{
+    int rc = 0;
+    int ret = 0;
+
+    if (vlcCheckConnection(ctx) < 0)
+        return -1;
+
+    step->ran = true;
+    step->t = vlcNow();
+    step->ok = false;
+    virResetLastError();
+
+    if (ctx->verbose)
+        fprintf(stderr, "%8.3f  step   %s ...\n", step->t, step->text);
+
+    switch (step->kind) {
+    case VLC_STEP_SHUTDOWN:
+        rc = virDomainShutdownFlags(ctx->dom, step->flags);
+        break;
+    case VLC_STEP_REBOOT:
+        rc = virDomainReboot(ctx->dom, step->flags);
+        break;
+    case VLC_STEP_DESTROY:
+        rc = virDomainDestroy(ctx->dom);
+        break;
+    case VLC_STEP_RESET:
+        rc = virDomainReset(ctx->dom, 0);
+        break;
+    case VLC_STEP_START:
+        rc = virDomainCreate(ctx->dom);
+        break;
+    case VLC_STEP_GUEST:
+        vlcStepGuest(ctx, step);
+        break;
+    case VLC_STEP_WAIT:
+        ret = vlcSleep(ctx, step->seconds);
+        step->ok = ret == 0;
+        break;
+    case VLC_STEP_SETTLE:
+        ret = vlcStepSettle(ctx, step);
+        break;
+    case VLC_STEP_DAEMON_RESTART:
+        ret = vlcStepDaemonRestart(ctx, step);
+        break;
+    }
+
+    switch (step->kind) {
+    case VLC_STEP_SHUTDOWN:
+    case VLC_STEP_REBOOT:
+    case VLC_STEP_DESTROY:
+    case VLC_STEP_RESET:
+    case VLC_STEP_START:
+        if (rc < 0) {
+            vlcStepFailLibvirt(step);
+            virResetLastError();
+            /* The call may have failed because the daemon went away. */
+            if (vlcCheckConnection(ctx) < 0)
+                ret = -1;
+        } else {
+            step->ok = true;
+        }
+        break;
+    case VLC_STEP_GUEST:
+    case VLC_STEP_WAIT:
+    case VLC_STEP_SETTLE:
+    case VLC_STEP_DAEMON_RESTART:
+        break;
+    }
+
+    step->duration = vlcNow() - step->t;
+    ctx->lastActivity = vlcNow();
+
+    if (ctx->verbose) {
+        if (step->ok)
+            fprintf(stderr, "%8.3f  step   %s: ok%s%s\n", vlcNow(), step->text,
+                    step->info ? ": " : "", step->info ? step->info : "");
+        else
+            fprintf(stderr, "%8.3f  step   %s: %s: %s\n", vlcNow(), step->text,
+                    step->error ? step->error : "failed",
+                    step->message ? step->message : "");
+    }
+
+    return ret;
+}
+
+
+/* After the last step: wait until no events came for --quiet seconds
+ * and the domain is in a stable state (not "shutdown"; when running,
+ * the guest agent answers), or until --timeout.  Returns -1 only on a
+ * lost connection. */
+static int
+vlcFinalWait(vlcCtx *ctx)
+{
+    double deadline = vlcNow() + ctx->timeout;
+    int state;
+    int reason;
+    bool gone;
+
+    for (;;) {
+        double now;
+        bool done = false;
+
+        if (vlcCheckConnection(ctx) < 0)
+            return -1;
+
+        now = vlcNow();
+        if (now - vlcLastActivity(ctx) >= ctx->quiet) {
+            if (vlcGetState(ctx, &state, &reason, &gone) < 0) {
+                done = gone;
+            } else if (state == VIR_DOMAIN_SHUTDOWN) {
+                done = false;
+            } else if (state == VIR_DOMAIN_RUNNING) {
+                double pinged = vlcNow();
+                g_autofree char *agentMsg = NULL;
+
+                switch (vlcAgentPing(ctx, &agentMsg)) {
+                case VLC_AGENT_OK:
+                    done = vlcLastActivity(ctx) <= pinged;
+                    g_free(ctx->finalAgent);
+                    ctx->finalAgent = g_strdup("ok");
+                    break;
+                case VLC_AGENT_UNAVAILABLE:
+                    done = true;
+                    G_GNUC_FALLTHROUGH;
+                case VLC_AGENT_NOT_READY:
+                    g_free(ctx->finalAgent);
+                    ctx->finalAgent = g_steal_pointer(&agentMsg);
+                    break;
+                }
+            } else {
+                done = true;
+                g_clear_pointer(&ctx->finalAgent, g_free);
+            }
+            virResetLastError();
+        }
+
+        if (done)
+            break;
+
+        if (vlcNow() >= deadline) {
+            ctx->timedOut = true;
+            vlcAddNote(ctx, "final wait timed out after %.1f s", ctx->timeout);
+            break;
+        }
+
+        g_usleep(VLC_TICK_USEC);
+    }
+
+    if (vlcGetState(ctx, &state, &reason, &gone) == 0) {
+        ctx->haveFinal = true;
+        ctx->finalState = state;
+        ctx->finalReason = reason;
+    } else if (gone) {
+        ctx->haveFinal = true;
+        ctx->finalGone = true;
+        ctx->finalState = VIR_DOMAIN_SHUTOFF;
+        ctx->finalReason = -1;
+        vlcAddNote(ctx, "domain no longer exists (transient domain stopped?)");
+    } else {
+        vlcAddNote(ctx, "cannot get the final state: %s", virGetLastErrorMessage());
+    }
+    virResetLastError();
+
+    return 0;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Report
+ */
+
+static void
+vlcFinalNames(vlcCtx *ctx,
+              const char **state,
+              const char **reason,
+              char *b1,
+              char *b2,
+              size_t len)
+{
+    *state = vlcStateName(ctx->finalState, b1, len);
+    if (ctx->finalGone)
+        *reason = "gone";
+    else
+        *reason = vlcReasonName(ctx->finalState, ctx->finalReason, b2, len);
+}
+
+
+static int
+vlcPass(vlcCtx *ctx)
+{
+    const char *state;
+    const char *reason;
+    char b1[32];
+    char b2[32];
+
+    if (!ctx->expect || !ctx->haveFinal)
+        return -1;
+    vlcFinalNames(ctx, &state, &reason, b1, b2, sizeof(b1));
+    return strcmp(state, ctx->expect) == 0;
+}
+
+
+static void
+vlcReportJSON(vlcCtx *ctx,
+              int boots,
+              GArray *bootTimes)
+{
+    g_autoptr(GString) out = g_string_new("{");
+    char b1[32];
+    char b2[32];
+    size_t i;
+    int pass = vlcPass(ctx);
+
+    vlcJSONKey(out, "domain", true);
+    vlcJSONString(out, ctx->domname);
+    vlcJSONKey(out, "uri", false);
+    vlcJSONString(out, ctx->connURI ? ctx->connURI : ctx->uri);
+
+    vlcJSONKey(out, "steps", false);
+    g_string_append_c(out, '[');
+    for (i = 0; i < ctx->nsteps; i++) {
+        vlcStep *step = &ctx->steps[i];
+
+        if (i > 0)
+            g_string_append_c(out, ',');
+        g_string_append_c(out, '{');
+        vlcJSONKey(out, "step", true);
+        vlcJSONString(out, step->text);
+        vlcJSONKey(out, "t", false);
+        if (step->ran)
+            vlcJSONDouble(out, step->t);
+        else
+            g_string_append(out, "null");
+        if (step->ran) {
+            vlcJSONKey(out, "duration", false);
+            vlcJSONDouble(out, step->duration);
+        }
+        vlcJSONKey(out, "ok", false);
+        g_string_append(out, step->ok ? "true" : "false");
+        if (!step->ok) {
+            vlcJSONKey(out, "code", false);
+            g_string_append_printf(out, "%d", step->ran ? step->code : -1);
+            vlcJSONKey(out, "error", false);
+            vlcJSONString(out, step->ran ? step->error : VLC_ERR_NOT_RUN);
+            vlcJSONKey(out, "message", false);
+            vlcJSONString(out, step->ran ? step->message : "not run");
+        }
+        if (step->info) {
+            vlcJSONKey(out, "info", false);
+            vlcJSONString(out, step->info);
+        }
+        g_string_append_c(out, '}');
+    }
+    g_string_append_c(out, ']');
+
+    vlcJSONKey(out, "events", false);
+    g_string_append_c(out, '[');
+    g_mutex_lock(&ctx->lock);
+    for (i = 0; i < ctx->events->len; i++) {
+        vlcEvent *ev = &g_array_index(ctx->events, vlcEvent, i);
+
+        if (i > 0)
+            g_string_append_c(out, ',');
+        g_string_append_c(out, '{');
+        vlcJSONKey(out, "t", true);
+        vlcJSONDouble(out, ev->t);
+        vlcJSONKey(out, "event", false);
+        if (ev->kind == VLC_EVENT_REBOOT) {
+            vlcJSONString(out, "reboot");
+        } else {
+            vlcJSONString(out, "lifecycle");
+            vlcJSONKey(out, "type", false);
+            vlcJSONString(out, vlcEventTypeName(ev->type, b1, sizeof(b1)));
+            vlcJSONKey(out, "detail", false);
+            vlcJSONString(out, vlcEventDetailName(ev->type, ev->detail, b2, sizeof(b2)));
+        }
+        g_string_append_c(out, '}');
+    }
+    g_string_append_c(out, ']');
+
+    vlcJSONKey(out, "notes", false);
+    g_string_append_c(out, '[');
+    for (i = 0; i < ctx->notes->len; i++) {
+        vlcNote *note = g_ptr_array_index(ctx->notes, i);
+
+        if (i > 0)
+            g_string_append_c(out, ',');
+        g_string_append_c(out, '{');
+        vlcJSONKey(out, "t", true);
+        vlcJSONDouble(out, note->t);
+        vlcJSONKey(out, "text", false);
+        vlcJSONString(out, note->text);
+        g_string_append_c(out, '}');
+    }
+    g_string_append_c(out, ']');
+    g_mutex_unlock(&ctx->lock);
+
+    vlcJSONKey(out, "final", false);
+    if (ctx->haveFinal) {
+        const char *state;
+        const char *reason;
+
+        vlcFinalNames(ctx, &state, &reason, b1, b2, sizeof(b1));
+        g_string_append_c(out, '{');
+        vlcJSONKey(out, "state", true);
+        vlcJSONString(out, state);
+        vlcJSONKey(out, "reason", false);
+        vlcJSONString(out, reason);
+        vlcJSONKey(out, "timed_out", false);
+        g_string_append(out, ctx->timedOut ? "true" : "false");
+        vlcJSONKey(out, "agent", false);
+        vlcJSONString(out, ctx->finalAgent);
+        g_string_append_c(out, '}');
+    } else {
+        g_string_append(out, "null");
+    }
+
+    vlcJSONKey(out, "boots", false);
+    if (ctx->serial)
+        g_string_append_printf(out, "%d", boots);
+    else
+        g_string_append(out, "null");
+    vlcJSONKey(out, "boot_times", false);
+    g_string_append_c(out, '[');
+    for (i = 0; bootTimes && i < bootTimes->len; i++) {
+        if (i > 0)
+            g_string_append_c(out, ',');
+        vlcJSONDouble(out, g_array_index(bootTimes, double, i));
+    }
+    g_string_append_c(out, ']');
+    vlcJSONKey(out, "serial", false);
+    vlcJSONString(out, ctx->serialPathUsed);
+
+    vlcJSONKey(out, "expect", false);
+    vlcJSONString(out, ctx->expect);
+    vlcJSONKey(out, "pass", false);
+    g_string_append(out, pass < 0 ? "null" : pass ? "true" : "false");
+    vlcJSONKey(out, "fatal", false);
+    vlcJSONString(out, ctx->fatal);
+    vlcJSONKey(out, "elapsed", false);
+    vlcJSONDouble(out, ctx->elapsed);
+    g_string_append(out, "}\n");
+
+    fputs(out->str, stdout);
+}
+
+
+typedef struct {
+    double t;
+    int order;
+    char *text;
+} vlcLine;
+
+
+static gint
+vlcLineCompare(gconstpointer a,
+               gconstpointer b)
+{
+    const vlcLine *la = *(vlcLine *const *)a;
+    const vlcLine *lb = *(vlcLine *const *)b;
+
+    if (la->t < lb->t)
+        return -1;
+    if (la->t > lb->t)
+        return 1;
+    return la->order - lb->order;
+}
+
+
+static void
+vlcLineFree(gpointer opaque)
+{
+    vlcLine *line = opaque;
+
+    g_free(line->text);
+    g_free(line);
+}
+
+
+static void
+vlcAddLine(GPtrArray *lines,
+           double t,
+           char *text)
+{
+    vlcLine *line = g_new0(vlcLine, 1);
+
+    line->t = t;
+    line->order = lines->len;
+    line->text = text;
+    g_ptr_array_add(lines, line);
+}
+
+
+static void
+vlcReportText(vlcCtx *ctx,
+              int boots,
+              GArray *bootTimes)
+{
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(vlcLineFree);
+    char b1[32];
+    char b2[32];
+    size_t i;
+    int pass = vlcPass(ctx);
+
+    for (i = 0; i < ctx->nsteps; i++) {
+        vlcStep *step = &ctx->steps[i];
+
+        if (!step->ran)
+            continue;
+        g_autofree char *took = NULL;
+
+        if (step->duration >= 0.05)
+            took = g_strdup_printf(" [%.3f s]", step->duration);
+
+        if (step->ok && step->info)
+            vlcAddLine(lines, step->t,
+                       g_strdup_printf("step   %s: ok (%s)%s", step->text, step->info,
+                                       took ? took : ""));
+        else if (step->ok)
+            vlcAddLine(lines, step->t,
+                       g_strdup_printf("step   %s: ok%s", step->text, took ? took : ""));
+        else
+            vlcAddLine(lines, step->t,
+                       g_strdup_printf("step   %s: FAILED %s (%d): %s%s%s%s%s",
+                                       step->text, step->error, step->code,
+                                       step->message,
+                                       step->info ? " [reply: " : "",
+                                       step->info ? step->info : "",
+                                       step->info ? "]" : "",
+                                       took ? took : ""));
+    }
+
+    g_mutex_lock(&ctx->lock);
+    for (i = 0; i < ctx->events->len; i++) {
+        vlcEvent *ev = &g_array_index(ctx->events, vlcEvent, i);
+
+        if (ev->kind == VLC_EVENT_REBOOT)
+            vlcAddLine(lines, ev->t, g_strdup("event  reboot"));
+        else
+            vlcAddLine(lines, ev->t,
+                       g_strdup_printf("event  lifecycle %s/%s",
+                                       vlcEventTypeName(ev->type, b1, sizeof(b1)),
+                                       vlcEventDetailName(ev->type, ev->detail,
+                                                          b2, sizeof(b2))));
+    }
+    for (i = 0; i < ctx->notes->len; i++) {
+        vlcNote *note = g_ptr_array_index(ctx->notes, i);
+
+        vlcAddLine(lines, note->t, g_strdup_printf("note   %s", note->text));
+    }
+    g_mutex_unlock(&ctx->lock);
+
+    for (i = 0; bootTimes && i < bootTimes->len; i++)
+        vlcAddLine(lines, g_array_index(bootTimes, double, i),
+                   g_strdup_printf("boot   marker #%zu in the serial log", i + 1));
+
+    g_ptr_array_sort(lines, vlcLineCompare);
+
+    printf("domain:  %s (%s)\n", ctx->domname,
+           ctx->connURI ? ctx->connURI : ctx->uri ? ctx->uri : "default URI");
+    printf("timeline (seconds since start):\n");
+    for (i = 0; i < lines->len; i++) {
+        vlcLine *line = g_ptr_array_index(lines, i);
+
+        printf("  %8.3f  %s\n", line->t, line->text);
+    }
+    for (i = 0; i < ctx->nsteps; i++) {
+        if (!ctx->steps[i].ran)
+            printf("      -     step   %s: not run\n", ctx->steps[i].text);
+    }
+
+    if (ctx->haveFinal) {
+        const char *state;
+        const char *reason;
+
+        vlcFinalNames(ctx, &state, &reason, b1, b2, sizeof(b1));
+        printf("final:   %s/%s%s\n", state, reason,
+               ctx->timedOut ? " (timed out waiting for quiet)" : "");
+        if (ctx->finalAgent)
+            printf("agent:   %s\n", ctx->finalAgent);
+    } else {
+        printf("final:   unknown\n");
+    }
+
+    if (ctx->serial)
+        printf("boots:   %d (serial log %s)\n", boots, ctx->serialPathUsed);
+    else
+        printf("boots:   -1 (no serial log)\n");
+
+    if (ctx->expect)
+        printf("expect:  %s: %s\n", ctx->expect,
+               pass < 0 ? "UNKNOWN" : pass ? "PASS" : "FAIL");
+    if (ctx->fatal)
+        printf("fatal:   %s\n", ctx->fatal);
+    printf("elapsed: %.3f s\n", ctx->elapsed);
+}
+
+
+/* ---------------------------------------------------------------------
+ * Main
+ */
+
+static void
+vlcStartSerialWatch(vlcCtx *ctx)
+{
+    g_autofree char *xml = NULL;
+    g_autofree char *err = NULL;
+    vlcDomainPaths paths = { 0 };
+
+    if (ctx->serialPath) {
+        ctx->serialPathUsed = g_strdup(ctx->serialPath);
+    } else if (!(xml = virDomainGetXMLDesc(ctx->dom, 0))) {
+        vlcAddNote(ctx, "cannot get the domain XML: %s", virGetLastErrorMessage());
+        virResetLastError();
+    } else if (vlcParseDomainPaths(xml, &paths, &err) < 0) {
+        vlcAddNote(ctx, "%s", err);
+    } else {
+        ctx->serialPathUsed = g_steal_pointer(&paths.serialPath);
+        vlcDomainPathsClear(&paths);
+    }
+
+    if (ctx->serialPathUsed)
+        ctx->serial = vlcSerialWatchStart(ctx->serialPathUsed, vlcNow);
+}
+
+
+int
+main(int argc,
+     char **argv)
+{
+    /* static: the event thread may still look at it while we exit */
+    static vlcCtx ctx = { .lifecycleCb = -1, .rebootCb = -1 };
+    g_autoptr(GArray) bootTimes = NULL;
+    g_autofree char *err = NULL;
+    int boots = -1;
+    int ret = VLC_EXIT_ERROR;
+    size_t i;
+
+    vlcStartUsec = g_get_monotonic_time();
+    signal(SIGPIPE, SIG_IGN);
+
+    vlcParseArgs(&ctx, argc, argv);
+
+    g_mutex_init(&ctx.lock);
+    ctx.events = g_array_new(FALSE, FALSE, sizeof(vlcEvent));
+    ctx.notes = g_ptr_array_new_with_free_func(vlcNoteFree);
+
+    if (virInitialize() < 0) {
+        fprintf(stderr, "virt-lifecycle-check: cannot initialize libvirt\n");
+        return VLC_EXIT_ERROR;
+    }
+    virSetErrorFunc(NULL, vlcErrorFunc);
+
+    if (virEventRegisterDefaultImpl() < 0) {
+        fprintf(stderr, "virt-lifecycle-check: cannot set up the event loop: %s\n",
+                virGetLastErrorMessage());
+        return VLC_EXIT_ERROR;
+    }
+    g_thread_unref(g_thread_new("events", vlcEventThread, NULL));
+
+    if (vlcOpen(&ctx, &err) < 0) {
+        ctx.fatal = g_steal_pointer(&err);
+        fprintf(stderr, "virt-lifecycle-check: %s\n", ctx.fatal);
+        goto report;
+    }
+
+    vlcStartSerialWatch(&ctx);
+    ctx.lastActivity = vlcNow();
+
+    for (i = 0; i < ctx.nsteps; i++) {
+        if (vlcRunStep(&ctx, &ctx.steps[i]) < 0)
+            break;
+    }
+
+    if (!ctx.fatal)
+        vlcFinalWait(&ctx);
+
+    if (ctx.fatal)
+        fprintf(stderr, "virt-lifecycle-check: %s\n", ctx.fatal);
+
+ report:
+    if (ctx.serial) {
+        vlcSerialWatchStop(ctx.serial);
+        boots = vlcSerialWatchBoots(ctx.serial, &bootTimes);
+        if (vlcSerialWatchResets(ctx.serial) > 0)
+            vlcAddNote(&ctx, "serial log was truncated or replaced %d time(s)",
+                    vlcSerialWatchResets(ctx.serial));
+    }
+
+    ctx.elapsed = vlcNow();
+
+    if (ctx.json)
+        vlcReportJSON(&ctx, boots, bootTimes);
+    else
+        vlcReportText(&ctx, boots, bootTimes);
+    fflush(stdout);
+
+    if (ctx.fatal)
+        ret = VLC_EXIT_ERROR;
+    else if (ctx.expect && vlcPass(&ctx) != 1)
+        ret = VLC_EXIT_FAIL;
+    else
+        ret = VLC_EXIT_PASS;
+
+    /* The event thread never returns; leave without tearing it down. */
+    vlcDeregister(&ctx);
+    if (ctx.dom)
+        virDomainFree(ctx.dom);
+    if (ctx.conn)
+        virConnectClose(ctx.conn);
+    vlcSerialWatchFree(ctx.serial);
+
+    return ret;
+}

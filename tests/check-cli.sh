@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# Tests for virt-lifecycle-check that need no VM: command line handling,
+# and real runs against libvirt's test driver (test:///default and a
+# custom test:///FILE with a fake guest control channel and serial log).
+#
+#   tests/check-cli.sh PATH/TO/virt-lifecycle-check
+#
+# Needs python3 (for JSON checks and the fake guest).  Exits non-zero if
+# any check fails.
+set -u
+
+CHECKER=${1:-${CHECKER:-}}
+[ -n "$CHECKER" ] && [ -x "$CHECKER" ] || { echo "usage: $0 PATH/TO/virt-lifecycle-check" >&2; exit 2; }
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || { echo "python3 is needed" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/vlc-test.XXXXXX)
+BGPIDS=()
+cleanup() {
+    local p
+    for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    [ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+FAILS=0 NTEST=0
+ok()   { NTEST=$((NTEST + 1)); echo "ok $NTEST - $*"; }
+fail() { NTEST=$((NTEST + 1)); FAILS=$((FAILS + 1)); echo "not ok $NTEST - $*"; }
+
+# run NAME [ARGS...]: run the checker, keep stdout/stderr/exit status
+run() {
+    local name=$1; shift
+    timeout 120 "$CHECKER" "$@" >"$T/$name.out" 2>"$T/$name.err"
+    echo $? >"$T/$name.rc"
+}
+
+rc_is() {
+    local name=$1 want=$2 got
+    got=$(cat "$T/$name.rc")
+    if [ "$got" = "$want" ]; then
+        ok "$name: exit $want"
+    else
+        fail "$name: exit $got, wanted $want"
+        sed 's/^/#   stdout: /' "$T/$name.out" | head -40
+        sed 's/^/#   stderr: /' "$T/$name.err" | head -20
+    fi
+}
+
+# grep_in NAME out|err REGEX
+grep_in() {
+    if grep -qE -- "$3" "$T/$1.$2"; then
+        ok "$1: $2 matches /$3/"
+    else
+        fail "$1: $2 does not match /$3/"
+        sed "s/^/#   $2: /" "$T/$1.$2" | head -20
+    fi
+}
+
+empty() {
+    if [ ! -s "$T/$1.$2" ]; then ok "$1: $2 empty"; else fail "$1: $2 not empty"; sed "s/^/#   /" "$T/$1.$2" | head; fi
+}
+
+# js NAME PYTHON-EXPR: the stdout of NAME is one JSON object d, EXPR holds
+js() {
+    local name=$1 expr=$2 msg
+    if msg=$("$PY" - "$T/$name.out" "$expr" 2>&1 <<'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+try:
+    d = json.loads(text)
+except ValueError as e:
+    print("stdout is not one JSON object: %s" % e)
+    sys.exit(1)
+if not isinstance(d, dict):
+    print("stdout is not a JSON object")
+    sys.exit(1)
+def steps(): return [s["step"] for s in d["steps"]]
+def ev(): return [e["event"] if e["event"] == "reboot" else "%s/%s" % (e["type"], e["detail"]) for e in d["events"]]
+def step(i): return d["steps"][i]
+try:
+    res = eval(sys.argv[2])
+except Exception as e:
+    print("%s: %r" % (type(e).__name__, e))
+    sys.exit(1)
+if not res:
+    sys.exit(1)
+EOF
+    ); then
+        ok "$name: $expr"
+    else
+        fail "$name: $expr ${msg:+($msg)}"
+        sed 's/^/#   stdout: /' "$T/$name.out" | head -20
+    fi
+}
+
+TD=test:///default
+FAST=(--quiet 0.3 --timeout 10)
+
+
+# ---------------------------------------------------------------------
+# Usage errors: exit 2, message on stderr, nothing on stdout.
+
+run help --help
+rc_is help 0
+grep_in help out '^Usage: virt-lifecycle-check'
+
+run noargs
+rc_is noargs 2
+grep_in noargs err 'missing DOMAIN'
+empty noargs out
+
+run nostep -c $TD test
+rc_is nostep 2
+grep_in nostep err 'missing STEP'
+
+run unknown -c $TD test reboot frobnicate
+rc_is unknown 2
+grep_in unknown err "unknown step 'frobnicate'"
+empty unknown out
+
+run badmode -c $TD test shutdown=gently
+rc_is badmode 2
+grep_in badmode err "invalid step 'shutdown=gently'"
+
+run badtimeout -c $TD --timeout abc test reboot
+rc_is badtimeout 2
+grep_in badtimeout err "invalid --timeout 'abc'"
+
+run zerotimeout -c $TD --timeout 0 test reboot
+rc_is zerotimeout 2
+
+run negtimeout -c $TD --timeout=-3 test reboot
+rc_is negtimeout 2
+
+run inftimeout -c $TD --timeout inf test reboot
+rc_is inftimeout 2
+
+run badquiet -c $TD --quiet 1s test reboot
+rc_is badquiet 2
+
+run waitabc -c $TD test wait=abc
+rc_is waitabc 2
+grep_in waitabc err "invalid step 'wait=abc'"
+
+run waitempty -c $TD test wait=
+rc_is waitempty 2
+
+run waitneg -c $TD test wait=-1
+rc_is waitneg 2
+
+run badexpect -c $TD --expect sideways test reboot
+rc_is badexpect 2
+grep_in badexpect err "invalid --expect 'sideways'"
+
+run badopt -c $TD --frobnicate test reboot
+rc_is badopt 2
+
+run noarg -c $TD test reboot --timeout
+rc_is noarg 2
+
+# daemon-restart without the command: refused before anything runs
+(unset VIRT_LIFECYCLE_RESTART; run norestart -c $TD test daemon-restart)
+rc_is norestart 2
+grep_in norestart err 'VIRT_LIFECYCLE_RESTART'
+
+# all steps are validated before any runs
+VIRT_LIFECYCLE_RESTART="touch $T/restart-ran" run validatefirst -c $TD test daemon-restart bogus
+rc_is validatefirst 2
+if [ -e "$T/restart-ran" ]; then fail "validatefirst: a step ran before validation"; else ok "validatefirst: nothing ran"; fi
+
+
+# ---------------------------------------------------------------------
+# Test driver, test:///default, domain "test" (running at start).
+
+run cycle -c $TD "${FAST[@]}" --json --expect running test destroy start reboot
+rc_is cycle 0
+js cycle 'steps() == ["destroy", "start", "reboot"]'
+js cycle 'all(s["ok"] for s in d["steps"])'
+js cycle 'ev() == ["stopped/destroyed", "started/booted"]'
+js cycle 'd["final"]["state"] == "running" and d["final"]["reason"] == "booted" and d["final"]["timed_out"] is False'
+js cycle 'd["final"]["agent"] is not None and "not supported" in d["final"]["agent"]'
+js cycle 'd["pass"] is True and d["expect"] == "running" and d["domain"] == "test"'
+js cycle 'd["boots"] is None and d["fatal"] is None'
+js cycle 'd["uri"] == "test:///default"'
+js cycle 'step(0)["t"] <= step(1)["t"] <= step(2)["t"] <= d["events"][-1]["t"] + 1 <= d["elapsed"] + 1'
+js cycle 'd["elapsed"] >= 0.3'
+
+run destroyed -c $TD "${FAST[@]}" --json --expect running test destroy
+rc_is destroyed 1
+js destroyed 'd["final"]["state"] == "shutoff" and d["final"]["reason"] == "destroyed"'
+js destroyed 'd["pass"] is False'
+js destroyed 'ev() == ["stopped/destroyed"]'
+
+run shutdown -c $TD "${FAST[@]}" --json --expect shutoff test shutdown
+rc_is shutdown 0
+js shutdown 'ev() == ["stopped/shutdown"]'
+js shutdown 'd["final"]["state"] == "shutoff" and d["final"]["reason"] == "shutdown"'
+
+# The test driver reboots in place: no event, still running/booted.
+run reboot -c $TD "${FAST[@]}" --json --expect running test reboot
+rc_is reboot 0
+js reboot 'ev() == [] and step(0)["ok"]'
+js reboot 'd["final"]["state"] == "running"'
+
+# Errors are recorded with libvirt's code and name; later steps still run.
+run errors -c $TD "${FAST[@]}" --json test destroy shutdown reboot start
+rc_is errors 0
+js errors 'step(0)["ok"] and step(3)["ok"]'
+js errors 'step(1)["ok"] is False and step(1)["code"] == 1 and step(1)["error"] == "VIR_ERR_INTERNAL_ERROR" and "not running" in step(1)["message"]'
+js errors 'step(2)["ok"] is False and step(2)["code"] == 55 and step(2)["error"] == "VIR_ERR_OPERATION_INVALID"'
+js errors 'd["final"]["state"] == "running" and d["pass"] is None'
+
+# The test driver accepts no shutdown flags.
+run acpi -c $TD "${FAST[@]}" --json --expect running test shutdown=acpi shutdown=agent reboot=acpi,agent
+rc_is acpi 0
+js acpi 'step(0)["code"] == 8 and step(0)["error"] == "VIR_ERR_INVALID_ARG"'
+js acpi 'step(1)["code"] == 8'
+js acpi 'step(2)["ok"]'
+
+run reset -c $TD "${FAST[@]}" --json --expect running test reset
+rc_is reset 0
+js reset 'step(0)["ok"] and ev() == []'
+
+# Guest steps without a control channel: step errors, not a crash.
+run noctl -c $TD "${FAST[@]}" --json --expect running test guest-poweroff guest-reboot guest-ignore-acpi guest-honor-acpi guest-ping
+rc_is noctl 0
+js noctl 'all(not s["ok"] and s["error"] == "NO_CONTROL_CHANNEL" and s["code"] == -1 for s in d["steps"])'
+
+run ctlmissing -c $TD "${FAST[@]}" --json --control "$T/nonexistent.sock" test guest-reboot
+rc_is ctlmissing 0
+js ctlmissing 'step(0)["error"] == "CONTROL_CHANNEL_ERROR" and "nonexistent.sock" in step(0)["message"]'
+
+# wait=SECONDS really waits, fractions allowed
+run wait -c $TD "${FAST[@]}" --json test wait=0.15 destroy
+rc_is wait 0
+js wait 'step(0)["ok"] and step(0)["duration"] >= 0.15 and step(1)["t"] >= 0.15'
+
+# settle: no agent on the test driver, or shut off
+run settle -c $TD --quiet 0.2 --timeout 10 --json test settle destroy settle
+rc_is settle 0
+js settle 'step(0)["ok"] and "agent not available" in step(0)["info"]'
+js settle 'step(2)["ok"] and step(2)["info"] == "shutoff/destroyed"'
+js settle 'step(0)["duration"] >= 0.2'
+
+# daemon-restart: command output goes to stderr, events are re-registered
+VIRT_LIFECYCLE_RESTART='echo restart-command-output' \
+    run restart -c $TD "${FAST[@]}" --json --expect shutoff test daemon-restart destroy
+rc_is restart 0
+grep_in restart err 'restart-command-output'
+js restart 'step(0)["ok"] and step(1)["ok"]'
+js restart 'ev() == ["stopped/destroyed"]'
+js restart 'any("reconnected" in n["text"] for n in d["notes"])'
+
+VIRT_LIFECYCLE_RESTART='exit 3' run restartfail -c $TD "${FAST[@]}" --json test daemon-restart
+rc_is restartfail 0
+js restartfail 'step(0)["ok"] is False and step(0)["error"] == "RESTART_FAILED" and "status 3" in step(0)["message"]'
+
+# no connection at all: exit 2, still one JSON object
+run noconn -c "test://$T/no-such-file.xml" "${FAST[@]}" --json test reboot
+rc_is noconn 2
+js noconn 'd["fatal"] and d["final"] is None and not step(0)["ok"] and step(0)["error"] == "NOT_RUN"'
+
+run noremote -c "qemu+unix:///system?socket=$T/no-such.sock" "${FAST[@]}" --json test reboot
+rc_is noremote 2
+js noremote '"cannot connect" in d["fatal"]'
+
+run nodomain -c $TD "${FAST[@]}" --json --expect running no-such-domain reboot
+rc_is nodomain 2
+js nodomain '"no-such-domain" in d["fatal"]'
+
+# text output
+run text -c $TD "${FAST[@]}" --expect shutoff test destroy
+rc_is text 0
+grep_in text out '^final: +shutoff/destroyed'
+grep_in text out 'step +destroy: ok'
+grep_in text out 'event +lifecycle stopped/destroyed'
+grep_in text out 'expect: +shutoff: PASS'
+
+
+# ---------------------------------------------------------------------
+# A custom test driver domain with a control channel and a serial log
+# in its XML, a fake guest answering on the control socket, and boot
+# markers appended to the log while the checker runs.
+
+SOCK=$T/control.sock
+LOG=$T/serial.log
+NAME='we"ird\name'
+cat >"$T/node.xml" <<EOF
+<node>
+  <domain type='test'>
+    <name>we&quot;ird\\name</name>
+    <memory>65536</memory>
+    <os><type>hvm</type></os>
+    <devices>
+      <serial type='file'>
+        <source path='$LOG'/>
+        <target port='0'/>
+      </serial>
+      <channel type='unix'>
+        <source mode='bind' path='$T/other.sock'/>
+        <target type='virtio' name='org.qemu.guest_agent.0'/>
+      </channel>
+      <channel type='unix'>
+        <source mode='bind' path='$SOCK'/>
+        <target type='virtio' name='org.lifecycle.control.0'/>
+      </channel>
+    </devices>
+  </domain>
+</node>
+EOF
+CUSTOM=test://$T/node.xml
+
+# fake guest: "ok CMD" for known commands, "error ..." otherwise
+"$PY" - "$SOCK" <<'EOF' &
+import os, socket, sys
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    f = c.makefile("rwb")
+    cmd = f.readline().decode().strip()
+    if cmd in ("poweroff", "reboot", "ignore-acpi", "honor-acpi", "ping"):
+        f.write(("ok %s\r\n" % cmd).encode())
+    elif cmd == "silent":
+        pass
+    else:
+        f.write(("error unknown command %s\n" % cmd).encode())
+    f.flush()
+    c.close()
+EOF
+BGPIDS+=($!)
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+
+run ctl -c "$CUSTOM" "${FAST[@]}" --json --expect running "$NAME" guest-ping guest-ignore-acpi guest-reboot
+rc_is ctl 0
+js ctl 'all(s["ok"] for s in d["steps"])'
+js ctl 'step(2)["info"] == "ok reboot"'
+js ctl 'd["domain"] == "we\"ird\\name"'
+js ctl 'd["serial"].endswith("/serial.log") and d["boots"] == 0'
+
+# a reply that is not "ok CMD" is a step error
+"$PY" - "$T/bad.sock" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept()
+    c.makefile("rb").readline()
+    c.sendall(b"ok something-else\n")
+    c.close()
+EOF
+BGPIDS+=($!)
+for _ in $(seq 50); do [ -S "$T/bad.sock" ] && break; sleep 0.1; done
+run ctlbad -c "$CUSTOM" "${FAST[@]}" --json --control "$T/bad.sock" "$NAME" guest-poweroff
+rc_is ctlbad 0
+js ctlbad 'step(0)["error"] == "CONTROL_CHANNEL_ERROR" and "unexpected reply" in step(0)["message"] and step(0)["info"] == "ok something-else"'
+
+# Boot markers: the one already in the log is not counted; one appended,
+# then the log truncated (as QEMU does on start) and one more written.
+printf 'SeaBIOS\nLIFECYCLE-BOOT n=0\n' >"$LOG"
+(
+    sleep 0.4; printf 'login:\nLIFECYCLE-BOOT n=1\n' >>"$LOG"
+    sleep 0.4; : >"$LOG"
+    sleep 0.4; printf 'Se' >>"$LOG"; sleep 0.2; printf 'aBIOS\nLIFECYCLE-BO' >>"$LOG"
+    sleep 0.2; printf 'OT n=2\n' >>"$LOG"
+) &
+BGPIDS+=($!)
+run boots -c "$CUSTOM" --quiet 2.5 --timeout 10 --json "$NAME" wait=0.1
+rc_is boots 0
+js boots 'd["boots"] == 2 and len(d["boot_times"]) == 2'
+js boots 'any("truncated" in n["text"] for n in d["notes"])'
+
+# --serial overrides the XML
+printf 'LIFECYCLE-BOOT n=7\n' >"$T/other.log"
+( sleep 0.3; printf 'LIFECYCLE-BOOT n=8\nLIFECYCLE-BOOT n=9\n' >>"$T/other.log" ) &
+BGPIDS+=($!)
+run serialopt -c "$CUSTOM" --quiet 1 --timeout 10 --json --serial "$T/other.log" "$NAME" wait=0.05
+rc_is serialopt 0
+js serialopt 'd["boots"] == 2 and d["serial"].endswith("/other.log")'
+
+
+echo "1..$NTEST"
+if [ "$FAILS" -gt 0 ]; then
+    echo "# $FAILS of $NTEST checks failed"
+    exit 1
+fi
+echo "# all $NTEST checks passed"
