@@ -1,0 +1,67 @@
+# Common settings for the project's scripts.  Sourced, not run.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export TOP
+
+# Unpacked trees, builds, the test guest and VM instances live outside the
+# clone, at a fixed path: compiler command lines then stay the same from one
+# clone to the next (CI clones elsewhere), so builds stay incremental and
+# ccache hits. $TOP/_work is a (git-ignored) link to it.
+WORK=${LIFECYCLE_WORK:-/var/lib/libvirt-lifecycle}
+mkdir -p "$WORK"
+[ -e "$TOP/_work" ] || ln -sfn "$WORK" "$TOP/_work"
+# Downloads, ccache and the test guest outlive a clone: a fresh clone (CI)
+# on the same machine reuses them.
+CACHE=${LIFECYCLE_CACHE:-/var/cache/libvirt-lifecycle}
+export WORK CACHE
+
+LIBVIRT_VERSION=11.3.0
+LIBVIRT_TARBALL_NAME=libvirt_${LIBVIRT_VERSION}.orig.tar.xz
+LIBVIRT_TARBALL_SHA256=6bcb0c42c4580436fea262ced56f68a6afe20f7390b1bea2116718cc034a0283
+LIBVIRT_DEBIAN_SUITE=trixie
+
+# Trees: a pristine one and one with patches/series applied as commits.
+# Each tree is laid out as DIR/src + DIR/build so that the compiler command
+# lines are identical between trees and ccache shares objects among them.
+PRISTINE_SRC=$WORK/pristine/src
+PATCHED_SRC=$WORK/patched/src
+PRISTINE_BUILD=$WORK/pristine/build
+PATCHED_BUILD=$WORK/patched/build
+
+# meson must run with Debian's python (pyenv's may lack modules).
+export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$PATH
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+export CCACHE_BASEDIR=$WORK CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+msg() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Git identity used for the commits made in the unpacked libvirt trees.
+git_id() {
+    git -C "$1" config user.name >/dev/null 2>&1 || git -C "$1" config user.name "libvirt lifecycle series"
+    git -C "$1" config user.email >/dev/null 2>&1 || git -C "$1" config user.email "lifecycle@localhost"
+}
+
+# Install the Debian packages given as arguments that are not yet installed.
+apt_need() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    msg "installing: ${missing[*]}"
+    if [ ! -f "$WORK/.apt-updated" ] || [ -n "$(find "$WORK/.apt-updated" -mmin +720 2>/dev/null)" ]; then
+        apt-get update -qq
+        mkdir -p "$WORK" && touch "$WORK/.apt-updated"
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+BUILD_DEPS=(meson ninja-build gcc pkg-config ccache git xz-utils ca-certificates
+            libglib2.0-dev libxml2-dev libxml2-utils xsltproc libgnutls28-dev
+            libtirpc-dev libjson-c-dev libnl-3-dev libnl-route-3-dev
+            python3-docutils augeas-tools libreadline-dev)
+RUNTIME_DEPS=(qemu-system-x86 qemu-utils util-linux jq socat)
