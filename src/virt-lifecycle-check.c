@@ -1287,6 +1287,30 @@ vlcPass(vlcCtx *ctx)
 }
 
 
+/* "key": [t, ...] of the serial log markers of @kind (empty without a log) */
+static void
+vlcJSONMarkTimes(GString *out,
+                 vlcCtx *ctx,
+                 const char *key,
+                 vlcSerialMark kind)
+{
+    g_autoptr(GArray) times = NULL;
+    size_t i;
+
+    if (ctx->serial)
+        vlcSerialWatchMarks(ctx->serial, kind, &times);
+
+    vlcJSONKey(out, key, false);
+    g_string_append_c(out, '[');
+    for (i = 0; times && i < times->len; i++) {
+        if (i > 0)
+            g_string_append_c(out, ',');
+        vlcJSONDouble(out, g_array_index(times, double, i));
+    }
+    g_string_append_c(out, ']');
+}
+
+
 static void
 vlcReportJSON(vlcCtx *ctx,
               int boots,
@@ -1415,6 +1439,8 @@ vlcReportJSON(vlcCtx *ctx,
         vlcJSONDouble(out, g_array_index(bootTimes, double, i));
     }
     g_string_append_c(out, ']');
+    vlcJSONMarkTimes(out, ctx, "acpi_ready_times", VLC_MARK_ACPI_READY);
+    vlcJSONMarkTimes(out, ctx, "acpi_press_times", VLC_MARK_ACPI_PRESS);
     vlcJSONKey(out, "serial", false);
     vlcJSONString(out, ctx->serialPathUsed);
 
@@ -1540,6 +1566,19 @@ vlcReportText(vlcCtx *ctx,
     for (i = 0; bootTimes && i < bootTimes->len; i++)
         vlcAddLine(lines, g_array_index(bootTimes, double, i),
                    g_strdup_printf("boot   marker #%zu in the serial log", i + 1));
+    if (ctx->serial) {
+        g_autoptr(GArray) ready = NULL;
+        g_autoptr(GArray) press = NULL;
+
+        vlcSerialWatchMarks(ctx->serial, VLC_MARK_ACPI_READY, &ready);
+        vlcSerialWatchMarks(ctx->serial, VLC_MARK_ACPI_PRESS, &press);
+        for (i = 0; i < ready->len; i++)
+            vlcAddLine(lines, g_array_index(ready, double, i),
+                       g_strdup("guest  listens for the power button"));
+        for (i = 0; i < press->len; i++)
+            vlcAddLine(lines, g_array_index(press, double, i),
+                       g_strdup("guest  got a power button press"));
+    }
 
     g_ptr_array_sort(lines, vlcLineCompare);
 

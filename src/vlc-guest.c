@@ -231,11 +231,19 @@ struct _vlcSerialWatch {
     off_t offset;
     char head[VLC_HEAD_LEN];
     size_t headLen;
-    GString *carry;       /* tail of the data already scanned */
 
-    int boots;
+    /* per marker kind: tail of the data already scanned, and the times
+     * (double, seconds) at which the marker was seen */
+    GString *carry[VLC_MARK_LAST];
+    GArray *times[VLC_MARK_LAST];
     int resets;
-    GArray *times;        /* double, seconds */
+};
+
+
+static const char *vlcMarkerText[VLC_MARK_LAST] = {
+    [VLC_MARK_BOOT] = VLC_BOOT_MARKER,
+    [VLC_MARK_ACPI_READY] = VLC_ACPI_READY_MARKER,
+    [VLC_MARK_ACPI_PRESS] = VLC_ACPI_PRESS_MARKER,
 };
 
 
@@ -251,31 +259,55 @@ vlcSerialReadHead(vlcSerialWatch *w,
 
 
 static void
-vlcSerialScan(vlcSerialWatch *w,
-              const char *data,
-              size_t len)
+vlcSerialScanOne(vlcSerialWatch *w,
+                 vlcSerialMark kind,
+                 const char *data,
+                 size_t len)
 {
-    const size_t mlen = strlen(VLC_BOOT_MARKER);
+    const char *marker = vlcMarkerText[kind];
+    const size_t mlen = strlen(marker);
+    GString *carry = w->carry[kind];
     const char *p;
     const char *end;
 
-    g_string_append_len(w->carry, data, len);
-    p = w->carry->str;
-    end = w->carry->str + w->carry->len;
+    g_string_append_len(carry, data, len);
+    p = carry->str;
+    end = carry->str + carry->len;
 
     /* memmem, not strstr: a console log may well contain NUL bytes */
-    while ((p = memmem(p, end - p, VLC_BOOT_MARKER, mlen))) {
+    while ((p = memmem(p, end - p, marker, mlen))) {
         double t = w->clock();
 
-        w->boots++;
-        g_array_append_val(w->times, t);
+        g_array_append_val(w->times[kind], t);
         p += mlen;
     }
 
     /* Keep just enough to match a marker split across two reads, but
      * never a complete marker (it was counted already). */
-    if (w->carry->len >= mlen)
-        g_string_erase(w->carry, 0, w->carry->len - (mlen - 1));
+    if (carry->len >= mlen)
+        g_string_erase(carry, 0, carry->len - (mlen - 1));
+}
+
+
+static void
+vlcSerialScan(vlcSerialWatch *w,
+              const char *data,
+              size_t len)
+{
+    size_t k;
+
+    for (k = 0; k < VLC_MARK_LAST; k++)
+        vlcSerialScanOne(w, k, data, len);
+}
+
+
+static void
+vlcSerialClearCarry(vlcSerialWatch *w)
+{
+    size_t k;
+
+    for (k = 0; k < VLC_MARK_LAST; k++)
+        g_string_truncate(w->carry[k], 0);
 }
 
 
@@ -295,7 +327,7 @@ vlcSerialPoll(vlcSerialWatch *w,
         w->exists = false;
         w->offset = 0;
         w->headLen = 0;
-        g_string_truncate(w->carry, 0);
+        vlcSerialClearCarry(w);
         return;
     }
 
@@ -337,7 +369,7 @@ vlcSerialPoll(vlcSerialWatch *w,
         w->ino = sb.st_ino;
         w->offset = 0;
         w->headLen = 0;
-        g_string_truncate(w->carry, 0);
+        vlcSerialClearCarry(w);
     }
 
     while (w->offset < sb.st_size) {
@@ -383,11 +415,14 @@ vlcSerialWatchStart(const char *path,
                     vlcClockFunc clock)
 {
     vlcSerialWatch *w = g_new0(vlcSerialWatch, 1);
+    size_t k;
 
     w->path = g_strdup(path);
     w->clock = clock;
-    w->carry = g_string_new(NULL);
-    w->times = g_array_new(FALSE, FALSE, sizeof(double));
+    for (k = 0; k < VLC_MARK_LAST; k++) {
+        w->carry[k] = g_string_new(NULL);
+        w->times[k] = g_array_new(FALSE, FALSE, sizeof(double));
+    }
     g_mutex_init(&w->lock);
 
     vlcSerialPoll(w, true);
@@ -414,14 +449,38 @@ vlcSerialWatchStop(vlcSerialWatch *w)
 void
 vlcSerialWatchFree(vlcSerialWatch *w)
 {
+    size_t k;
+
     if (!w)
         return;
     vlcSerialWatchStop(w);
     g_free(w->path);
-    g_string_free(w->carry, TRUE);
-    g_array_unref(w->times);
+    for (k = 0; k < VLC_MARK_LAST; k++) {
+        g_string_free(w->carry[k], TRUE);
+        g_array_unref(w->times[k]);
+    }
     g_mutex_clear(&w->lock);
     g_free(w);
+}
+
+
+int
+vlcSerialWatchMarks(vlcSerialWatch *w,
+                    vlcSerialMark kind,
+                    GArray **times)
+{
+    GArray *all = w->times[kind];
+    int count;
+
+    g_mutex_lock(&w->lock);
+    count = all->len;
+    if (times) {
+        *times = g_array_sized_new(FALSE, FALSE, sizeof(double), all->len);
+        g_array_append_vals(*times, all->data, all->len);
+    }
+    g_mutex_unlock(&w->lock);
+
+    return count;
 }
 
 
@@ -429,17 +488,7 @@ int
 vlcSerialWatchBoots(vlcSerialWatch *w,
                     GArray **times)
 {
-    int boots;
-
-    g_mutex_lock(&w->lock);
-    boots = w->boots;
-    if (times) {
-        *times = g_array_sized_new(FALSE, FALSE, sizeof(double), w->times->len);
-        g_array_append_vals(*times, w->times->data, w->times->len);
-    }
-    g_mutex_unlock(&w->lock);
-
-    return boots;
+    return vlcSerialWatchMarks(w, VLC_MARK_BOOT, times);
 }
 
 

@@ -13,6 +13,18 @@
 
 #define VLC_CONTROL_CHANNEL_NAME "org.lifecycle.control.0"
 #define VLC_BOOT_MARKER "LIFECYCLE-BOOT n="
+/* printed by the guest once its acpid listens for the power button */
+#define VLC_ACPI_READY_MARKER "LIFECYCLE-ACPI-READY"
+/* printed by the guest's power button handler (obeyed or ignored) */
+#define VLC_ACPI_PRESS_MARKER "LIFECYCLE-ACPI power button"
+
+typedef enum {
+    VLC_MARK_BOOT,
+    VLC_MARK_ACPI_READY,
+    VLC_MARK_ACPI_PRESS,
+
+    VLC_MARK_LAST
+} vlcSerialMark;
 
 /* Paths found in a domain XML document; NULL when absent. */
 typedef struct {
@@ -43,5 +55,7 @@ void vlcSerialWatchFree(vlcSerialWatch *w);
 /* Number of markers seen so far; times (seconds from program start)
  * are copied into @times if non-NULL (caller frees with g_array_unref). */
 int vlcSerialWatchBoots(vlcSerialWatch *w, GArray **times);
+/* The same for any marker kind. */
+int vlcSerialWatchMarks(vlcSerialWatch *w, vlcSerialMark kind, GArray **times);
 /* Number of times the log was found truncated or replaced. */
 int vlcSerialWatchResets(vlcSerialWatch *w);
