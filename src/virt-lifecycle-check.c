@@ -42,12 +42,19 @@
 #define VLC_TICK_USEC (100 * 1000)
 #define VLC_RECONNECT_USEC (250 * 1000)
 #define VLC_RESTART_ENV "VIRT_LIFECYCLE_RESTART"
+#define VLC_KILL_ENV "VIRT_LIFECYCLE_KILL"
+#define VLC_START_ENV "VIRT_LIFECYCLE_START"
+#define VLC_RACE_CALLS 2
 
 /* Error names for failures that are not libvirt errors (code -1). */
 #define VLC_ERR_CONTROL "CONTROL_CHANNEL_ERROR"
 #define VLC_ERR_NO_CONTROL "NO_CONTROL_CHANNEL"
 #define VLC_ERR_TIMEOUT "TIMEOUT"
 #define VLC_ERR_RESTART "RESTART_FAILED"
+#define VLC_ERR_KILL "KILL_FAILED"
+#define VLC_ERR_START "START_FAILED"
+#define VLC_ERR_NO_DAEMON "NO_CONNECTION"
+#define VLC_ERR_RACE "RACE_SETUP_FAILED"
 #define VLC_ERR_NOT_RUN "NOT_RUN"
 
 typedef enum {
@@ -60,7 +67,25 @@ typedef enum {
     VLC_STEP_WAIT,
     VLC_STEP_SETTLE,
     VLC_STEP_DAEMON_RESTART,
+    VLC_STEP_DAEMON_KILL,
+    VLC_STEP_DAEMON_START,
+    VLC_STEP_RACE,
 } vlcStepKind;
+
+/* One of the calls of a race=REQ+REQ step. */
+typedef struct {
+    char *text;                 /* e.g. "reboot:agent" */
+    vlcStepKind kind;           /* VLC_STEP_SHUTDOWN or VLC_STEP_REBOOT */
+    unsigned int flags;
+
+    /* outcome */
+    double t;
+    double duration;
+    bool ok;
+    int code;
+    char *error;
+    char *message;
+} vlcRaceCall;
 
 typedef struct {
     const char *text;           /* as given on the command line */
@@ -68,6 +93,8 @@ typedef struct {
     unsigned int flags;         /* virDomainShutdownFlags/RebootFlags */
     const char *guestCmd;       /* control channel command */
     double seconds;             /* wait=SECONDS */
+    const char *env;            /* daemon-*: the command's variable */
+    vlcRaceCall race[VLC_RACE_CALLS];   /* race=... */
 
     /* outcome */
     bool ran;
@@ -123,6 +150,8 @@ typedef struct {
     int rebootCb;
     bool closeCb;
     double lastActivity;        /* end of the last step or reconnect */
+    bool daemonDown;            /* daemon-kill ran, no daemon-start yet */
+    char *controlPathCached;    /* from the domain XML, for daemon-kill */
 
     /* Shared with the event thread, under @lock. */
     GMutex lock;
@@ -188,12 +217,20 @@ vlcUsage(FILE *fp)
 "  reboot[=MODE[,MODE...]]    virDomainReboot, same modes\n"
 "  destroy, reset, start      virDomainDestroy, virDomainReset, virDomainCreate\n"
 "  guest-poweroff, guest-reboot, guest-ignore-acpi, guest-honor-acpi,\n"
-"  guest-ping                 command sent over the guest's control channel\n"
+"  guest-ping, guest-qga-stop, guest-qga-hang, guest-qga-deny,\n"
+"  guest-qga-start            command sent over the guest's control channel\n"
 "  wait=SECONDS               sleep (fractions allowed)\n"
 "  settle                     wait for quiet, then until the guest agent\n"
 "                             answers or the domain is shut off\n"
 "  daemon-restart             run $" VLC_RESTART_ENV " with /bin/sh and\n"
 "                             reconnect\n"
+"  daemon-kill                run $" VLC_KILL_ENV " with /bin/sh and go on\n"
+"                             without a connection (guest-* and wait= work)\n"
+"  daemon-start               run $" VLC_START_ENV " with /bin/sh and\n"
+"                             reconnect\n"
+"  race=REQ+REQ               two requests at the same moment from two\n"
+"                             threads on two connections; REQ is\n"
+"                             shutdown[:MODE[,MODE...]] or reboot[:...]\n"
 "\n"
 "Exit status: 0 when --expect holds (or none was given), 1 when it does not,\n"
 "2 on usage errors and on a connection that cannot be (re-)established.\n",
@@ -284,18 +321,56 @@ static const struct {
     const char *name;
     vlcStepKind kind;
     const char *guestCmd;
+    const char *env;            /* command the step runs */
 } vlcSimpleSteps[] = {
-    { "destroy", VLC_STEP_DESTROY, NULL },
-    { "reset", VLC_STEP_RESET, NULL },
-    { "start", VLC_STEP_START, NULL },
-    { "settle", VLC_STEP_SETTLE, NULL },
-    { "daemon-restart", VLC_STEP_DAEMON_RESTART, NULL },
-    { "guest-poweroff", VLC_STEP_GUEST, "poweroff" },
-    { "guest-reboot", VLC_STEP_GUEST, "reboot" },
-    { "guest-ignore-acpi", VLC_STEP_GUEST, "ignore-acpi" },
-    { "guest-honor-acpi", VLC_STEP_GUEST, "honor-acpi" },
-    { "guest-ping", VLC_STEP_GUEST, "ping" },
+    { "destroy", VLC_STEP_DESTROY, NULL, NULL },
+    { "reset", VLC_STEP_RESET, NULL, NULL },
+    { "start", VLC_STEP_START, NULL, NULL },
+    { "settle", VLC_STEP_SETTLE, NULL, NULL },
+    { "daemon-restart", VLC_STEP_DAEMON_RESTART, NULL, VLC_RESTART_ENV },
+    { "daemon-kill", VLC_STEP_DAEMON_KILL, NULL, VLC_KILL_ENV },
+    { "daemon-start", VLC_STEP_DAEMON_START, NULL, VLC_START_ENV },
+    { "guest-poweroff", VLC_STEP_GUEST, "poweroff", NULL },
+    { "guest-reboot", VLC_STEP_GUEST, "reboot", NULL },
+    { "guest-ignore-acpi", VLC_STEP_GUEST, "ignore-acpi", NULL },
+    { "guest-honor-acpi", VLC_STEP_GUEST, "honor-acpi", NULL },
+    { "guest-ping", VLC_STEP_GUEST, "ping", NULL },
+    { "guest-qga-stop", VLC_STEP_GUEST, "qga-stop", NULL },
+    { "guest-qga-hang", VLC_STEP_GUEST, "qga-hang", NULL },
+    { "guest-qga-deny", VLC_STEP_GUEST, "qga-deny", NULL },
+    { "guest-qga-start", VLC_STEP_GUEST, "qga-start", NULL },
 };
+
+
+/* One request of race=REQ+REQ: shutdown[:MODES] or reboot[:MODES]. */
+static bool
+vlcParseRaceCall(const char *text,
+                 vlcRaceCall *call)
+{
+    const char *modes = NULL;
+
+    if (g_str_has_prefix(text, "shutdown")) {
+        call->kind = VLC_STEP_SHUTDOWN;
+        modes = text + 8;
+    } else if (g_str_has_prefix(text, "reboot")) {
+        call->kind = VLC_STEP_REBOOT;
+        modes = text + 6;
+    } else {
+        return false;
+    }
+
+    call->flags = 0;
+    if (*modes == ':') {
+        if (!vlcParseModes(modes + 1, call->kind == VLC_STEP_REBOOT,
+                           &call->flags))
+            return false;
+    } else if (*modes != '\0') {
+        return false;
+    }
+
+    call->text = g_strdup(text);
+    return true;
+}
 
 
 /* Returns false with a message in @err for an invalid step. */
@@ -314,10 +389,10 @@ vlcParseStep(const char *text,
         if (strcmp(text, vlcSimpleSteps[i].name) == 0) {
             step->kind = vlcSimpleSteps[i].kind;
             step->guestCmd = vlcSimpleSteps[i].guestCmd;
-            if (step->kind == VLC_STEP_DAEMON_RESTART &&
-                !g_getenv(VLC_RESTART_ENV)) {
-                *err = g_strdup_printf("step 'daemon-restart' needs the restart command in $%s",
-                                       VLC_RESTART_ENV);
+            step->env = vlcSimpleSteps[i].env;
+            if (step->env && !g_getenv(step->env)) {
+                *err = g_strdup_printf("step '%s' needs its command in $%s",
+                                       text, step->env);
                 return false;
             }
             return true;
@@ -334,6 +409,20 @@ vlcParseStep(const char *text,
         step->kind = text[0] == 's' ? VLC_STEP_SHUTDOWN : VLC_STEP_REBOOT;
         if (!vlcParseModes(arg, step->kind == VLC_STEP_REBOOT, &step->flags)) {
             *err = g_strdup_printf("invalid step '%s': mode must be a comma-separated list of default, acpi, agent, initctl, signal, paravirt",
+                                   text);
+            return false;
+        }
+        return true;
+    }
+
+    if (g_str_has_prefix(text, "race=")) {
+        g_auto(GStrv) calls = g_strsplit(text + 5, "+", -1);
+
+        step->kind = VLC_STEP_RACE;
+        if (g_strv_length(calls) != VLC_RACE_CALLS ||
+            !vlcParseRaceCall(calls[0], &step->race[0]) ||
+            !vlcParseRaceCall(calls[1], &step->race[1])) {
+            *err = g_strdup_printf("invalid step '%s': expected race=REQ+REQ with REQ shutdown[:MODE[,MODE...]] or reboot[:MODE[,MODE...]]",
                                    text);
             return false;
         }
@@ -781,6 +870,7 @@ vlcReconnect(vlcCtx *ctx,
         virConnectClose(oldConn);
     virResetLastError();
 
+    ctx->daemonDown = false;
     ctx->lastActivity = vlcNow();
     vlcAddNote(ctx, "reconnected after %.3f s (%d attempt%s)",
             vlcNow() - start, attempts, attempts == 1 ? "" : "s");
@@ -793,6 +883,11 @@ static int
 vlcCheckConnection(vlcCtx *ctx)
 {
     bool lost;
+
+    /* After daemon-kill there is nothing to reconnect to until
+     * daemon-start. */
+    if (ctx->daemonDown)
+        return 0;
 
     g_mutex_lock(&ctx->lock);
     lost = ctx->connLost || !ctx->conn;
@@ -895,6 +990,13 @@ vlcControlPath(vlcCtx *ctx,
 
     if (ctx->controlPath)
         return g_strdup(ctx->controlPath);
+    if (ctx->controlPathCached)
+        return g_strdup(ctx->controlPathCached);
+    if (ctx->daemonDown) {
+        vlcStepFail(step, -1, VLC_ERR_NO_CONTROL,
+                    "no daemon to read the domain XML from and the control channel was not known before daemon-kill (use --control PATH)");
+        return NULL;
+    }
 
     if (!(xml = virDomainGetXMLDesc(ctx->dom, 0))) {
         vlcStepFailLibvirt(step);
@@ -910,6 +1012,8 @@ vlcControlPath(vlcCtx *ctx,
         vlcStepFail(step, -1, VLC_ERR_NO_CONTROL,
                     "domain XML has no <channel type='unix'> with <target type='virtio' name='"
                     VLC_CONTROL_CHANNEL_NAME "'/> (use --control PATH)");
+    else
+        ctx->controlPathCached = g_strdup(ret);
     vlcDomainPathsClear(&paths);
     return ret;
 }
@@ -1014,6 +1118,7 @@ vlcStepSettle(vlcCtx *ctx,
 
 static int
 vlcRunCommand(const char *cmd,
+              const char *what,
               char **err)
 {
     pid_t pid;
@@ -1045,39 +1150,224 @@ vlcRunCommand(const char *cmd,
         return 0;
 
     if (WIFEXITED(status))
-        *err = g_strdup_printf("restart command exited with status %d",
-                               WEXITSTATUS(status));
+        *err = g_strdup_printf("%s command exited with status %d",
+                               what, WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        *err = g_strdup_printf("restart command killed by signal %d",
-                               WTERMSIG(status));
+        *err = g_strdup_printf("%s command killed by signal %d",
+                               what, WTERMSIG(status));
     else
-        *err = g_strdup("restart command failed");
+        *err = g_strdup_printf("%s command failed", what);
     return -1;
 }
 
 
-static int
-vlcStepDaemonRestart(vlcCtx *ctx,
-                     vlcStep *step)
+/* Drop the connection for good (the daemon was killed on purpose):
+ * steps that need libvirt fail with NO_CONNECTION until daemon-start. */
+static void
+vlcDisconnect(vlcCtx *ctx)
 {
-    const char *cmd = g_getenv(VLC_RESTART_ENV);
+    virConnectPtr conn = ctx->conn;
+
+    vlcDeregister(ctx);
+    g_mutex_lock(&ctx->lock);
+    ctx->conn = NULL;
+    ctx->daemonDown = true;
+    g_mutex_unlock(&ctx->lock);
+
+    if (ctx->dom)
+        virDomainFree(ctx->dom);
+    ctx->dom = NULL;
+    if (conn)
+        virConnectClose(conn);
+    virResetLastError();
+}
+
+
+/* daemon-restart, daemon-kill, daemon-start: run the step's command,
+ * then reconnect (restart, start) or go on without a connection
+ * (kill).  Returns -1 when the connection cannot be re-established. */
+static int
+vlcStepDaemon(vlcCtx *ctx,
+              vlcStep *step)
+{
+    const char *cmd = g_getenv(step->env);
+    bool isKill = step->kind == VLC_STEP_DAEMON_KILL;
+    const char *what = "restart";
+    const char *errname = VLC_ERR_RESTART;
     g_autofree char *err = NULL;
+    g_autofree char *path = NULL;
     double t0;
 
-    if (vlcRunCommand(cmd, &err) < 0)
-        vlcStepFail(step, -1, VLC_ERR_RESTART, err);
+    if (step->kind == VLC_STEP_DAEMON_KILL) {
+        what = "kill";
+        errname = VLC_ERR_KILL;
+    } else if (step->kind == VLC_STEP_DAEMON_START) {
+        what = "start";
+        errname = VLC_ERR_START;
+    }
+
+    /* guest-* steps must still find the control channel afterwards */
+    if (isKill && !ctx->daemonDown && !ctx->controlPath &&
+        !ctx->controlPathCached) {
+        vlcStep probe = { 0 };
+
+        if (!(path = vlcControlPath(ctx, &probe)))
+            vlcAddNote(ctx, "control channel unknown before daemon-kill: %s",
+                       probe.message ? probe.message : "?");
+        g_free(probe.error);
+        g_free(probe.message);
+        virResetLastError();
+    }
+
+    if (vlcRunCommand(cmd, what, &err) < 0)
+        vlcStepFail(step, -1, errname, err);
     else
         step->ok = true;
 
+    if (isKill) {
+        vlcDisconnect(ctx);
+        vlcAddNote(ctx, "daemon killed; no connection until daemon-start");
+        return 0;
+    }
+
     t0 = vlcNow();
-    if (vlcReconnect(ctx, ctx->timeout, "daemon-restart") < 0) {
-        vlcStepFail(step, -1, VLC_ERR_RESTART, ctx->fatal);
+    if (vlcReconnect(ctx, ctx->timeout, step->text) < 0) {
+        vlcStepFail(step, -1, errname, ctx->fatal);
         return -1;
     }
 
     if (step->ok)
         step->info = g_strdup_printf("reconnected after %.3f s", vlcNow() - t0);
     return 0;
+}
+
+
+/* race=REQ+REQ: both calls start at the same moment, each from its own
+ * thread on its own connection (opened beforehand). */
+typedef struct {
+    GMutex lock;
+    GCond cond;
+    int waiting;                /* threads at the barrier */
+    bool go;
+} vlcBarrier;
+
+typedef struct {
+    vlcBarrier *barrier;
+    virDomainPtr dom;
+    vlcRaceCall *call;
+} vlcRaceThread;
+
+
+static gpointer
+vlcRaceWorker(gpointer opaque)
+{
+    vlcRaceThread *th = opaque;
+    vlcRaceCall *call = th->call;
+    vlcBarrier *b = th->barrier;
+    int rc;
+
+    g_mutex_lock(&b->lock);
+    b->waiting++;
+    g_cond_broadcast(&b->cond);
+    while (!b->go)
+        g_cond_wait(&b->cond, &b->lock);
+    g_mutex_unlock(&b->lock);
+
+    call->t = vlcNow();
+    if (call->kind == VLC_STEP_SHUTDOWN)
+        rc = virDomainShutdownFlags(th->dom, call->flags);
+    else
+        rc = virDomainReboot(th->dom, call->flags);
+    call->duration = vlcNow() - call->t;
+
+    if (rc < 0) {
+        /* libvirt's last error is per thread */
+        virErrorPtr err = virGetLastError();
+        int code = err ? err->code : VIR_ERR_INTERNAL_ERROR;
+        const char *name = vlcErrorName(code);
+
+        call->ok = false;
+        call->code = code;
+        call->error = name ? g_strdup(name) : g_strdup_printf("VIR_ERR_%d", code);
+        call->message = g_strdup(err && err->message ? err->message :
+                                 "unknown libvirt error");
+        virResetLastError();
+    } else {
+        call->ok = true;
+    }
+
+    return NULL;
+}
+
+
+static void
+vlcStepRace(vlcCtx *ctx,
+            vlcStep *step)
+{
+    vlcBarrier barrier = { .waiting = 0, .go = false };
+    vlcRaceThread th[VLC_RACE_CALLS] = { 0 };
+    virConnectPtr conns[VLC_RACE_CALLS] = { 0 };
+    GThread *threads[VLC_RACE_CALLS] = { 0 };
+    g_autoptr(GString) info = g_string_new(NULL);
+    size_t i;
+
+    g_mutex_init(&barrier.lock);
+    g_cond_init(&barrier.cond);
+
+    for (i = 0; i < VLC_RACE_CALLS; i++) {
+        if (!(conns[i] = virConnectOpenAuth(ctx->connURI, virConnectAuthPtrDefault, 0)) ||
+            !(th[i].dom = virDomainLookupByUUID(conns[i], ctx->uuid))) {
+            g_autofree char *msg = g_strdup_printf("cannot open connection %zu for the race: %s",
+                                                   i + 1, virGetLastErrorMessage());
+
+            vlcStepFail(step, -1, VLC_ERR_RACE, msg);
+            goto cleanup;
+        }
+        th[i].barrier = &barrier;
+        th[i].call = &step->race[i];
+    }
+
+    for (i = 0; i < VLC_RACE_CALLS; i++)
+        threads[i] = g_thread_new("race", vlcRaceWorker, &th[i]);
+
+    g_mutex_lock(&barrier.lock);
+    while (barrier.waiting < VLC_RACE_CALLS)
+        g_cond_wait(&barrier.cond, &barrier.lock);
+    barrier.go = true;
+    g_cond_broadcast(&barrier.cond);
+    g_mutex_unlock(&barrier.lock);
+
+    for (i = 0; i < VLC_RACE_CALLS; i++)
+        g_thread_join(threads[i]);
+
+    step->ok = true;
+    for (i = 0; i < VLC_RACE_CALLS; i++) {
+        vlcRaceCall *call = &step->race[i];
+
+        if (i > 0)
+            g_string_append(info, "; ");
+        if (call->ok) {
+            g_string_append_printf(info, "%s ok [%.3f s]", call->text,
+                                   call->duration);
+        } else {
+            g_string_append_printf(info, "%s %s [%.3f s]", call->text,
+                                   call->error, call->duration);
+            if (step->ok)
+                vlcStepFail(step, call->code, call->error, call->message);
+        }
+    }
+    step->info = g_strdup(info->str);
+
+ cleanup:
+    for (i = 0; i < VLC_RACE_CALLS; i++) {
+        if (th[i].dom)
+            virDomainFree(th[i].dom);
+        if (conns[i])
+            virConnectClose(conns[i]);
+    }
+    g_mutex_clear(&barrier.lock);
+    g_cond_clear(&barrier.cond);
+    virResetLastError();
 }
 
 
@@ -1099,6 +1389,29 @@ vlcRunStep(vlcCtx *ctx,
 
     if (ctx->verbose)
         fprintf(stderr, "%8.3f  step   %s ...\n", step->t, step->text);
+
+    if (ctx->daemonDown) {
+        switch (step->kind) {
+        case VLC_STEP_SHUTDOWN:
+        case VLC_STEP_REBOOT:
+        case VLC_STEP_DESTROY:
+        case VLC_STEP_RESET:
+        case VLC_STEP_START:
+        case VLC_STEP_SETTLE:
+        case VLC_STEP_RACE:
+            vlcStepFail(step, -1, VLC_ERR_NO_DAEMON,
+                        "no connection: the daemon was killed (daemon-kill) and not started again");
+            step->duration = vlcNow() - step->t;
+            ctx->lastActivity = vlcNow();
+            return 0;
+        case VLC_STEP_GUEST:
+        case VLC_STEP_WAIT:
+        case VLC_STEP_DAEMON_RESTART:
+        case VLC_STEP_DAEMON_KILL:
+        case VLC_STEP_DAEMON_START:
+            break;
+        }
+    }
 
     switch (step->kind) {
     case VLC_STEP_SHUTDOWN:
@@ -1127,7 +1440,12 @@ vlcRunStep(vlcCtx *ctx,
         ret = vlcStepSettle(ctx, step);
         break;
     case VLC_STEP_DAEMON_RESTART:
-        ret = vlcStepDaemonRestart(ctx, step);
+    case VLC_STEP_DAEMON_KILL:
+    case VLC_STEP_DAEMON_START:
+        ret = vlcStepDaemon(ctx, step);
+        break;
+    case VLC_STEP_RACE:
+        vlcStepRace(ctx, step);
         break;
     }
 
@@ -1151,6 +1469,9 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_WAIT:
     case VLC_STEP_SETTLE:
     case VLC_STEP_DAEMON_RESTART:
+    case VLC_STEP_DAEMON_KILL:
+    case VLC_STEP_DAEMON_START:
+    case VLC_STEP_RACE:
         break;
     }
 
@@ -1360,6 +1681,37 @@ vlcReportJSON(vlcCtx *ctx,
             vlcJSONKey(out, "info", false);
             vlcJSONString(out, step->info);
         }
+        if (step->kind == VLC_STEP_RACE && step->ran) {
+            size_t j;
+
+            vlcJSONKey(out, "race", false);
+            g_string_append_c(out, '[');
+            for (j = 0; j < VLC_RACE_CALLS; j++) {
+                vlcRaceCall *call = &step->race[j];
+
+                if (j > 0)
+                    g_string_append_c(out, ',');
+                g_string_append_c(out, '{');
+                vlcJSONKey(out, "call", true);
+                vlcJSONString(out, call->text);
+                vlcJSONKey(out, "t", false);
+                vlcJSONDouble(out, call->t);
+                vlcJSONKey(out, "duration", false);
+                vlcJSONDouble(out, call->duration);
+                vlcJSONKey(out, "ok", false);
+                g_string_append(out, call->ok ? "true" : "false");
+                if (!call->ok) {
+                    vlcJSONKey(out, "code", false);
+                    g_string_append_printf(out, "%d", call->code);
+                    vlcJSONKey(out, "error", false);
+                    vlcJSONString(out, call->error ? call->error : VLC_ERR_NOT_RUN);
+                    vlcJSONKey(out, "message", false);
+                    vlcJSONString(out, call->message ? call->message : "not run");
+                }
+                g_string_append_c(out, '}');
+            }
+            g_string_append_c(out, ']');
+        }
         g_string_append_c(out, '}');
     }
     g_string_append_c(out, ']');
@@ -1441,6 +1793,7 @@ vlcReportJSON(vlcCtx *ctx,
     g_string_append_c(out, ']');
     vlcJSONMarkTimes(out, ctx, "acpi_ready_times", VLC_MARK_ACPI_READY);
     vlcJSONMarkTimes(out, ctx, "acpi_press_times", VLC_MARK_ACPI_PRESS);
+    vlcJSONMarkTimes(out, ctx, "guest_down_times", VLC_MARK_GUEST_DOWN);
     vlcJSONKey(out, "serial", false);
     vlcJSONString(out, ctx->serialPathUsed);
 
@@ -1698,7 +2051,9 @@ main(int argc,
             break;
     }
 
-    if (!ctx.fatal)
+    if (ctx.daemonDown)
+        vlcAddNote(&ctx, "daemon left down after daemon-kill: no final state");
+    else if (!ctx.fatal)
         vlcFinalWait(&ctx);
 
     if (ctx.fatal)

@@ -17,11 +17,15 @@
 #define VLC_ACPI_READY_MARKER "LIFECYCLE-ACPI-READY"
 /* printed by the guest's power button handler (obeyed or ignored) */
 #define VLC_ACPI_PRESS_MARKER "LIFECYCLE-ACPI power button"
+/* printed by the guest kernel as it powers off or resets
+ * ("reboot: Power down", "reboot: Restarting system") */
+#define VLC_GUEST_DOWN_MARKER "reboot: "
 
 typedef enum {
     VLC_MARK_BOOT,
     VLC_MARK_ACPI_READY,
     VLC_MARK_ACPI_PRESS,
+    VLC_MARK_GUEST_DOWN,
 
     VLC_MARK_LAST
 } vlcSerialMark;

@@ -255,6 +255,56 @@ VIRT_LIFECYCLE_RESTART='exit 3' run restartfail -c $TD "${FAST[@]}" --json test 
 rc_is restartfail 0
 js restartfail 'step(0)["ok"] is False and step(0)["error"] == "RESTART_FAILED" and "status 3" in step(0)["message"]'
 
+# daemon-kill / daemon-start need their commands; checked before anything runs
+(unset VIRT_LIFECYCLE_KILL; run nokill -c $TD test daemon-kill)
+rc_is nokill 2
+grep_in nokill err 'VIRT_LIFECYCLE_KILL'
+(unset VIRT_LIFECYCLE_START; VIRT_LIFECYCLE_KILL=true run nostart -c $TD test daemon-kill daemon-start)
+rc_is nostart 2
+grep_in nostart err 'VIRT_LIFECYCLE_START'
+
+# daemon-kill: no connection until daemon-start; libvirt steps fail with
+# NO_CONNECTION, wait= and guest-* steps still run; daemon-start reconnects
+# and re-registers events (test:///default: the kill command does nothing,
+# the checker drops its connection)
+VIRT_LIFECYCLE_KILL='echo kill-command-output' VIRT_LIFECYCLE_START='echo start-command-output' \
+    run killstart -c $TD "${FAST[@]}" --json --expect shutoff test daemon-kill reboot settle wait=0.1 daemon-start destroy
+rc_is killstart 0
+grep_in killstart err 'kill-command-output'
+grep_in killstart err 'start-command-output'
+js killstart 'step(0)["ok"] and step(3)["ok"] and step(4)["ok"] and step(5)["ok"]'
+js killstart 'step(1)["error"] == "NO_CONNECTION" and step(2)["error"] == "NO_CONNECTION" and step(1)["code"] == -1'
+js killstart 'ev() == ["stopped/destroyed"]'
+js killstart 'any("daemon killed" in n["text"] for n in d["notes"]) and any("reconnected" in n["text"] for n in d["notes"])'
+
+VIRT_LIFECYCLE_KILL='exit 4' run killfail -c $TD "${FAST[@]}" --json test daemon-kill reboot
+rc_is killfail 0
+js killfail 'step(0)["error"] == "KILL_FAILED" and "status 4" in step(0)["message"] and step(1)["error"] == "NO_CONNECTION"'
+
+# left down at the end: no final state (exit 1 with --expect)
+VIRT_LIFECYCLE_KILL=true run leftdown -c $TD "${FAST[@]}" --json --expect running test daemon-kill
+rc_is leftdown 1
+js leftdown 'd["final"] is None and any("left down" in n["text"] for n in d["notes"])'
+
+VIRT_LIFECYCLE_KILL=true VIRT_LIFECYCLE_START='exit 5' run startfail -c $TD --quiet 0.3 --timeout 2 --json test daemon-kill daemon-start
+js startfail 'step(1)["error"] == "START_FAILED"'
+
+# race=REQ+REQ: both calls from two threads on two connections
+for bad in 'race=reboot' 'race=reboot+' 'race=reboot:bogus+shutdown' 'race=halt+reboot' 'race=reboot+shutdown+reboot' 'race=reboot:+shutdown'; do
+    run racebad -c $TD test "$bad"
+    rc_is racebad 2
+done
+grep_in racebad err 'race=REQ\+REQ'
+run race -c $TD "${FAST[@]}" --json test race=reboot:acpi+shutdown
+rc_is race 0
+js race 'len(step(0)["race"]) == 2 and [c["call"] for c in step(0)["race"]] == ["reboot:acpi", "shutdown"]'
+js race 'all(c["t"] >= step(0)["t"] and c["duration"] >= 0 for c in step(0)["race"])'
+js race 'step(0)["ok"] == all(c["ok"] for c in step(0)["race"])'
+js race '"reboot:acpi" in step(0)["info"] and "shutdown" in step(0)["info"]'
+run racetext -c $TD "${FAST[@]}" test race=shutdown:agent+reboot
+rc_is racetext 0
+grep_in racetext out 'step +race=shutdown:agent\+reboot: '
+
 # no connection at all: exit 2, still one JSON object
 run noconn -c "test://$T/no-such-file.xml" "${FAST[@]}" --json test reboot
 rc_is noconn 2
@@ -289,6 +339,7 @@ cat >"$T/node.xml" <<EOF
 <node>
   <domain type='test'>
     <name>we&quot;ird\\name</name>
+    <uuid>6c1f3a52-1b8e-4a0e-9d57-2f3e0c6a9b11</uuid>
     <memory>65536</memory>
     <os><type>hvm</type></os>
     <devices>
@@ -321,7 +372,8 @@ while True:
     c, _ = s.accept()
     f = c.makefile("rwb")
     cmd = f.readline().decode().strip()
-    if cmd in ("poweroff", "reboot", "ignore-acpi", "honor-acpi", "ping"):
+    if cmd in ("poweroff", "reboot", "ignore-acpi", "honor-acpi", "ping",
+               "qga-stop", "qga-hang", "qga-deny", "qga-start"):
         f.write(("ok %s\r\n" % cmd).encode())
     elif cmd == "silent":
         pass
@@ -339,6 +391,16 @@ js ctl 'all(s["ok"] for s in d["steps"])'
 js ctl 'step(2)["info"] == "ok reboot"'
 js ctl 'd["domain"] == "we\"ird\\name"'
 js ctl 'd["serial"].endswith("/serial.log") and d["boots"] == 0'
+
+# the agent fault commands; and after daemon-kill the control channel
+# (read from the domain XML before the kill) still works
+run qga -c "$CUSTOM" "${FAST[@]}" --json "$NAME" guest-qga-stop guest-qga-hang guest-qga-deny guest-qga-start
+rc_is qga 0
+js qga '[s["info"] for s in d["steps"]] == ["ok qga-stop", "ok qga-hang", "ok qga-deny", "ok qga-start"]'
+VIRT_LIFECYCLE_KILL=true VIRT_LIFECYCLE_START=true \
+    run ctlkill -c "$CUSTOM" "${FAST[@]}" --json --expect running "$NAME" daemon-kill guest-ping guest-reboot wait=0.1 daemon-start guest-ping
+rc_is ctlkill 0
+js ctlkill 'all(s["ok"] for s in d["steps"]) and step(2)["info"] == "ok reboot"'
 
 # a reply that is not "ok CMD" is a step error
 "$PY" - "$T/bad.sock" <<'EOF' &
