@@ -60,6 +60,21 @@ apt_need() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# libvirt configuration of every build (tools/build, tools/sanitize):
+# QEMU driver, remote driver, daemons, virsh, test driver, unit tests; the rest off.
+MESON_OPTS=(
+    --buildtype=debugoptimized
+    -Dsystem=true
+    --auto-features=disabled
+    -Ddocs=disabled -Dtests=enabled -Dexpensive_tests=disabled
+    -Ddriver_qemu=enabled -Ddriver_remote=enabled -Ddriver_libvirtd=enabled
+    -Ddriver_test=enabled
+    -Djson_c=enabled -Dlibnl=enabled -Dreadline=enabled
+    -Dqemu_user=root -Dqemu_group=root
+    -Dgit_werror=disabled -Dnls=disabled
+    -Dno_git=true  # tools/prepare checks out subprojects/keycodemapdb itself
+)
+
 BUILD_DEPS=(meson ninja-build gcc pkg-config ccache git xz-utils ca-certificates
             libglib2.0-dev libxml2-dev libxml2-utils xsltproc libgnutls28-dev
             libtirpc-dev libjson-c-dev libnl-3-dev libnl-route-3-dev

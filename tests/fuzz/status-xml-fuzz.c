@@ -1,0 +1,319 @@
+/*
+ * libFuzzer target: the QEMU driver's status XML parser, where the series
+ * reads <lifecycleRequest/> (and the legacy <fakereboot/>).
+ *
+ * The fuzzer input is the text of the lifecycle element(s): it is spliced
+ * into a real status XML document (libvirt's own test file
+ * tests/qemustatusxml2xmldata/lifecycle-request-reboot-in.xml, with its
+ * <lifecycleRequest/> and <fakereboot/> lines taken out) where that element
+ * was, so every input reaches qemuDomainObjPrivateXMLParse() and its
+ * lifecycle part at once.  The document is parsed exactly as
+ * tests/qemuxmlactivetest.c parses status XML (virDomainObjParseFile() with
+ * driver.xmlopt of qemuTestDriverInit(), the same parse and format flags,
+ * the same mocks preloaded).  When it parses, it is formatted, parsed again and formatted
+ * again; the target aborts if
+ *   - the formatted document does not parse any more (a daemon restart
+ *     would lose the domain),
+ *   - the second formatting differs from the first (not a fixed point),
+ *   - the pending lifecycle request read back differs from the one read
+ *     first (the request would change across a daemon restart); a negative
+ *     time counts as 0 (both mean "unknown age") unless FUZZ_STRICT is set,
+ * and ASan/UBSan/LSan report memory errors, undefined behaviour and leaks.
+ *
+ * Built and run by tools/fuzz (docs/robustness.md).  It is not part of
+ * libvirt's tree: it is compiled against the patched tree's build.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <config.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "testutils.h"
+#include "testutilsqemu.h"
+#include "internal.h"
+#include "virerror.h"
+#include "virlog.h"
+#include "virfile.h"
+#include "qemu/qemu_domain.h"
+
+#define VIR_FROM_THIS VIR_FROM_NONE
+
+/* the mocks tests/qemuxmlactivetest.c runs with */
+#define FUZZ_MOCKS \
+    abs_builddir "/libvirpcimock.so:" \
+    abs_builddir "/libvirrandommock.so:" \
+    abs_builddir "/libdomaincapsmock.so"
+
+#define FUZZ_TEMPLATE abs_srcdir "/qemustatusxml2xmldata/lifecycle-request-reboot-in.xml"
+#define FUZZ_MAX_INPUT 65536
+
+static virQEMUDriver driver;
+static char *docHead;   /* template up to where <lifecycleRequest/> was */
+static char *docTail;   /* the rest */
+static char *fakeRootDir;
+static int docFd = -1;     /* memfd holding the document being parsed */
+static char *docPath;    /* /proc/self/fd/N */
+static bool strict;      /* FUZZ_STRICT: the request must read back identical */
+
+static const unsigned int parseFlags =
+    VIR_DOMAIN_DEF_PARSE_STATUS |
+    VIR_DOMAIN_DEF_PARSE_ACTUAL_NET |
+    VIR_DOMAIN_DEF_PARSE_PCI_ORIG_STATES |
+    VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE |
+    VIR_DOMAIN_DEF_PARSE_ALLOW_POST_PARSE_FAIL |
+    VIR_DOMAIN_DEF_PARSE_VOLUME_TRANSLATED;
+
+static const unsigned int formatFlags =
+    VIR_DOMAIN_DEF_FORMAT_SECURE |
+    VIR_DOMAIN_DEF_FORMAT_STATUS |
+    VIR_DOMAIN_DEF_FORMAT_ACTUAL_NET |
+    VIR_DOMAIN_DEF_FORMAT_PCI_ORIG_STATES |
+    VIR_DOMAIN_DEF_FORMAT_CLOCK_ADJUST |
+    VIR_DOMAIN_DEF_FORMAT_VOLUME_TRANSLATED;
+
+
+static void
+fuzzNoError(void *opaque G_GNUC_UNUSED,
+            virErrorPtr err G_GNUC_UNUSED)
+{
+}
+
+
+static void
+fuzzCleanup(void)
+{
+    qemuTestDriverFree(&driver);
+    if (fakeRootDir)
+        virFileDeleteTree(fakeRootDir);
+}
+
+
+/* Splits the template around its <lifecycleRequest/> line and drops its
+ * <fakereboot/> line. */
+static int
+fuzzLoadTemplate(const char *path)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GString) head = g_string_new(NULL);
+    g_autoptr(GString) tail = g_string_new(NULL);
+    GString *cur = head;
+    size_t i;
+    bool found = false;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return -1;
+    }
+
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        if (strstr(lines[i], "<fakereboot/>"))
+            continue;
+        if (strstr(lines[i], "<lifecycleRequest")) {
+            found = true;
+            cur = tail;
+            continue;
+        }
+        g_string_append(cur, lines[i]);
+        if (lines[i + 1])
+            g_string_append_c(cur, '\n');
+    }
+
+    if (!found) {
+        fprintf(stderr, "no <lifecycleRequest/> line in %s\n", path);
+        return -1;
+    }
+
+    docHead = g_string_free(g_steal_pointer(&head), FALSE);
+    docTail = g_string_free(g_steal_pointer(&tail), FALSE);
+    return 0;
+}
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize(int *argc G_GNUC_UNUSED,
+                     char ***argv)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    const char *template = getenv("FUZZ_STATUS_TEMPLATE");
+    char *argv0 = (*argv)[0];
+
+    /* Like VIR_TEST_MAIN_PRELOAD: re-exec with the mocks preloaded. */
+    if (!preload || !strstr(preload, FUZZ_MOCKS)) {
+        g_autofree char *newenv = preload ? g_strdup_printf("%s:%s", FUZZ_MOCKS, preload)
+                                          : g_strdup(FUZZ_MOCKS);
+        g_setenv("LD_PRELOAD", newenv, TRUE);
+        execv(argv0, *argv);
+        perror("execv");
+        abort();
+    }
+
+    g_setenv("HOME", "/bad-test-used-env-home", TRUE);
+    g_setenv("XDG_RUNTIME_DIR", "/bad-test-used-env-xdg-runtime-dir", TRUE);
+    g_setenv("XDG_DATA_HOME", "/bad-test-used-env-xdg-data-home", TRUE);
+    g_setenv("XDG_CACHE_HOME", "/bad-test-used-env-xdg-cache-home", TRUE);
+    g_setenv("XDG_CONFIG_HOME", "/bad-test-used-env-xdg-config-home", TRUE);
+    g_setenv("VIR_TEST_MOCK_PROGNAME", "qemuxmlactivetest", TRUE);
+
+    /* virpcimock wants a fake root, as virTestMain() makes one */
+    fakeRootDir = g_strdup(abs_builddir "/fakerootdir-fuzz-XXXXXX");
+    if (!g_mkdtemp(fakeRootDir)) {
+        perror("g_mkdtemp");
+        abort();
+    }
+    g_setenv("LIBVIRT_FAKE_ROOT_DIR", fakeRootDir, TRUE);
+
+    virFileActivateDirOverrideForProg(argv0);
+    if (virErrorInitialize() < 0)
+        abort();
+
+    /* Parse errors are the common case: keep them off stderr unless asked. */
+    if (!getenv("FUZZ_VERBOSE")) {
+        virSetErrorFunc(NULL, fuzzNoError);
+        if (virLogSetOutputs("4:file:/dev/null") < 0)
+            abort();
+    }
+
+    strict = !!getenv("FUZZ_STRICT");
+
+    if (fuzzLoadTemplate(template ? template : FUZZ_TEMPLATE) < 0)
+        abort();
+
+    if ((docFd = memfd_create("status-xml-fuzz", MFD_CLOEXEC)) < 0) {
+        perror("memfd_create");
+        abort();
+    }
+    docPath = g_strdup_printf("/proc/self/fd/%d", docFd);
+
+    if (qemuTestDriverInit(&driver) < 0) {
+        fprintf(stderr, "qemuTestDriverInit failed\n");
+        abort();
+    }
+    atexit(fuzzCleanup);
+
+    return 0;
+}
+
+
+/* virDomainObjParseXML() is static: parse through virDomainObjParseFile(),
+ * the very function the daemon reads status files with, from a memfd. */
+static virDomainObj *
+fuzzParse(const char *doc)
+{
+    size_t len = strlen(doc);
+
+    if (ftruncate(docFd, 0) < 0 ||
+        pwrite(docFd, doc, len, 0) != (ssize_t) len) {
+        perror("memfd");
+        abort();
+    }
+
+    return virDomainObjParseFile(docPath, driver.xmlopt, parseFlags);
+}
+
+
+static const qemuDomainLifecycleRequest *
+fuzzRequest(virDomainObj *obj)
+{
+    qemuDomainObjPrivate *priv = obj->privateData;
+
+    return &priv->lifecycleRequest;
+}
+
+
+static void G_GNUC_NORETURN
+fuzzFail(const char *what,
+         const char *doc,
+         const char *first,
+         const char *second)
+{
+    fprintf(stderr, "\n*** status XML round trip: %s\n", what);
+    fprintf(stderr, "--- input document:\n%s\n", doc);
+    if (first)
+        fprintf(stderr, "--- formatted:\n%s\n", first);
+    if (second)
+        fprintf(stderr, "--- formatted again:\n%s\n", second);
+    fprintf(stderr, "--- last libvirt error: %s\n", virGetLastErrorMessage());
+    abort();
+}
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data,
+                       size_t size)
+{
+    g_autofree char *input = NULL;
+    g_autofree char *doc = NULL;
+    g_autofree char *first = NULL;
+    g_autofree char *second = NULL;
+    virDomainObj *obj1 = NULL;
+    virDomainObj *obj2 = NULL;
+    qemuDomainLifecycleRequest req1;
+    qemuDomainLifecycleRequest req2;
+    unsigned long long seq1;
+    unsigned long long seq2;
+
+    if (size > FUZZ_MAX_INPUT)
+        return 0;
+
+    /* an embedded NUL ends the text, as it would in a file read as a string */
+    input = g_strndup((const char *) data, size);
+    doc = g_strdup_printf("%s%s\n%s", docHead, input, docTail);
+
+    if (!(obj1 = fuzzParse(doc))) {
+        virResetLastError();
+        return 0;
+    }
+
+    if (!(first = virDomainObjFormat(obj1, driver.xmlopt, formatFlags)))
+        fuzzFail("a parsed status does not format", doc, NULL, NULL);
+
+    if (!(obj2 = fuzzParse(first)))
+        fuzzFail("the formatted status does not parse", doc, first, NULL);
+
+    if (!(second = virDomainObjFormat(obj2, driver.xmlopt, formatFlags)))
+        fuzzFail("the re-parsed status does not format", doc, first, NULL);
+
+    if (STRNEQ(first, second))
+        fuzzFail("formatting is not stable", doc, first, second);
+
+    req1 = *fuzzRequest(obj1);
+    req2 = *fuzzRequest(obj2);
+    /* A time <= 0 means "unknown age" everywhere (the formatter omits it,
+     * the expiry ignores it): equivalent unless FUZZ_STRICT is set. */
+    if (!strict) {
+        if (req1.time < 0)
+            req1.time = 0;
+        if (req2.time < 0)
+            req2.time = 0;
+    }
+    seq1 = ((qemuDomainObjPrivate *) obj1->privateData)->lifecycleSeq;
+    seq2 = ((qemuDomainObjPrivate *) obj2->privateData)->lifecycleSeq;
+    if (req1.type != req2.type || req1.method != req2.method ||
+        req1.seq != req2.seq || req1.time != req2.time || seq1 != seq2) {
+        g_autofree char *what =
+            g_strdup_printf("the pending request changes across format+parse: "
+                            "type %d->%d method %d->%d seq %llu->%llu time %lld->%lld "
+                            "lifecycleSeq %llu->%llu",
+                            req1.type, req2.type, req1.method, req2.method,
+                            req1.seq, req2.seq, req1.time, req2.time,
+                            seq1, seq2);
+        fuzzFail(what, doc, first, second);
+    }
+
+    virDomainObjEndAPI(&obj1);
+    virDomainObjEndAPI(&obj2);
+    virResetLastError();
+    return 0;
+}
