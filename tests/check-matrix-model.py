@@ -57,6 +57,14 @@ ci2 = dict(ci, events=ci["events"] + [{"t": 2.3, "event": "reboot"}],
 got, lost = outcome(steps, ci2)
 check("lost press, then the guest resets: shut off", got, "shutoff")
 
+# the same, but that reset shows as the domain stopping (QEMU powers off
+# instead of resetting while a shutdown is pending, C4): shut off
+ci3 = dict(ci, events=ci["events"] + [{"t": 2.3, "event": "lifecycle",
+                                       "type": "stopped", "detail": "shutdown"}],
+           boot_times=[], acpi_ready_times=[])
+got, lost = outcome(steps, ci3)
+check("lost press, then the guest resets into a stop: shut off", got, "shutoff")
+
 # the guest saw the press: normal rules (shut off)
 ci3 = dict(ci, acpi_press_times=[4.5])
 got, lost = outcome(steps, ci3)
