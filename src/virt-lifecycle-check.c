@@ -1608,6 +1608,28 @@ vlcPass(vlcCtx *ctx)
 }
 
 
+/* "ok": and, for a failure, "code", "error" and "message" (a NULL error
+ * or message: the call did not run) */
+static void
+vlcJSONResult(GString *out,
+              bool ok,
+              int code,
+              const char *error,
+              const char *message)
+{
+    vlcJSONKey(out, "ok", false);
+    g_string_append(out, ok ? "true" : "false");
+    if (ok)
+        return;
+    vlcJSONKey(out, "code", false);
+    g_string_append_printf(out, "%d", code);
+    vlcJSONKey(out, "error", false);
+    vlcJSONString(out, error ? error : VLC_ERR_NOT_RUN);
+    vlcJSONKey(out, "message", false);
+    vlcJSONString(out, message ? message : "not run");
+}
+
+
 /* "key": [t, ...] of the serial log markers of @kind (empty without a log) */
 static void
 vlcJSONMarkTimes(GString *out,
@@ -1667,16 +1689,9 @@ vlcReportJSON(vlcCtx *ctx,
             vlcJSONKey(out, "duration", false);
             vlcJSONDouble(out, step->duration);
         }
-        vlcJSONKey(out, "ok", false);
-        g_string_append(out, step->ok ? "true" : "false");
-        if (!step->ok) {
-            vlcJSONKey(out, "code", false);
-            g_string_append_printf(out, "%d", step->ran ? step->code : -1);
-            vlcJSONKey(out, "error", false);
-            vlcJSONString(out, step->ran ? step->error : VLC_ERR_NOT_RUN);
-            vlcJSONKey(out, "message", false);
-            vlcJSONString(out, step->ran ? step->message : "not run");
-        }
+        vlcJSONResult(out, step->ok, step->ran ? step->code : -1,
+                      step->ran ? step->error : NULL,
+                      step->ran ? step->message : NULL);
         if (step->info) {
             vlcJSONKey(out, "info", false);
             vlcJSONString(out, step->info);
@@ -1698,16 +1713,8 @@ vlcReportJSON(vlcCtx *ctx,
                 vlcJSONDouble(out, call->t);
                 vlcJSONKey(out, "duration", false);
                 vlcJSONDouble(out, call->duration);
-                vlcJSONKey(out, "ok", false);
-                g_string_append(out, call->ok ? "true" : "false");
-                if (!call->ok) {
-                    vlcJSONKey(out, "code", false);
-                    g_string_append_printf(out, "%d", call->code);
-                    vlcJSONKey(out, "error", false);
-                    vlcJSONString(out, call->error ? call->error : VLC_ERR_NOT_RUN);
-                    vlcJSONKey(out, "message", false);
-                    vlcJSONString(out, call->message ? call->message : "not run");
-                }
+                vlcJSONResult(out, call->ok, call->code, call->error,
+                              call->message);
                 g_string_append_c(out, '}');
             }
             g_string_append_c(out, ']');
