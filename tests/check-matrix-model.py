@@ -93,6 +93,28 @@ steps6 = ["reboot=acpi", "wait=0.5", "shutdown=agent"]
 got, lost = outcome(steps6, dict(ci))
 check("agent requests are not judged by the power button", lost, [None, None, None])
 
+# reboot (agent), then at once guest-poweroff: the control command waited
+# until the guest, rebooting for the agent request (REBOOT at 1.38), ran
+# its control program again, and powered it off only then (seen in CI):
+# the reboot was carried out first, then the guest powered off: shut off
+steps7 = ["reboot=agent", "guest-poweroff"]
+ci7 = {
+    "steps": [{"t": 0.005, "duration": 1.09}, {"t": 1.095, "duration": 4.539}],
+    "events": [{"t": 1.38, "event": "reboot"}, {"t": 1.44, "event": "reboot"},
+               {"t": 5.94, "event": "lifecycle", "type": "shutdown"},
+               {"t": 7.57, "event": "lifecycle", "type": "stopped"}],
+    "boot_times": [5.437], "acpi_ready_times": [5.637], "acpi_press_times": [],
+}
+got, lost = outcome(steps7, ci7)
+check("guest command carried out after the guest rebooted: shut off", got, "shutoff")
+# the same command answered at once (before the guest acted): the pending
+# reboot turns the power-off into a reboot
+ci8 = dict(ci7, steps=[{"t": 0.005, "duration": 0.3}, {"t": 0.305, "duration": 0.4}],
+           events=[{"t": 0.9, "event": "lifecycle", "type": "shutdown"},
+                   {"t": 1.3, "event": "reboot"}])
+got, lost = outcome(steps7, ci8)
+check("guest command answered before the guest acted: rebooted", got, "rebooted")
+
 # a failed step changes nothing
 got = matrix.contract_outcome(["reboot=acpi", "shutdown=agent"], [True, False])
 check("failed agent request keeps the reboot", got, "rebooted")
