@@ -39,6 +39,37 @@ export CCACHE_BASEDIR=$WORK CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-
 msg() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# take_source_flags "$@": the base libvirt to use instead of the pinned
+# tarball from Debian's archive, for every command that builds it:
+#   --tarball FILE      a libvirt 11.3.0 release tarball (= LIBVIRT_TARBALL=FILE)
+#   --libvirt-src DIR   an unpacked pristine libvirt 11.3.0 tree (= LIBVIRT_SRC=DIR)
+# Exports the variables (scripts run from here see them) and leaves the
+# other arguments in the array ARGS.
+take_source_flags() {
+    ARGS=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --tarball|--libvirt-src)
+                [ $# -ge 2 ] || die "$1 needs an argument"
+                local path
+                path=$(realpath -e -- "$2" 2>/dev/null) || die "$1 $2: no such file or directory"
+                if [ "$1" = --tarball ]; then
+                    [ -f "$path" ] || die "--tarball $2: not a file"
+                    LIBVIRT_TARBALL=$path; export LIBVIRT_TARBALL
+                else
+                    [ -f "$path/meson.build" ] || die "--libvirt-src $2: not a libvirt source tree (no meson.build)"
+                    LIBVIRT_SRC=$path; export LIBVIRT_SRC
+                fi
+                shift 2;;
+            *) ARGS+=("$1"); shift;;
+        esac
+    done
+    if [ -n "${LIBVIRT_TARBALL:-}" ] && [ -n "${LIBVIRT_SRC:-}" ]; then
+        die "give either a tarball or a source tree, not both"
+    fi
+    return 0
+}
+
 # Git identity used for the commits made in the unpacked libvirt trees.
 git_id() {
     git -C "$1" config user.name >/dev/null 2>&1 || git -C "$1" config user.name "libvirt lifecycle series"
