@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@
 #define VLC_ERR_NO_DAEMON "NO_CONNECTION"
 #define VLC_ERR_RACE "RACE_SETUP_FAILED"
 #define VLC_ERR_NOT_RUN "NOT_RUN"
+#define VLC_ERR_NO_DUMP_DIR "NO_DUMP_DIR"
 
 typedef enum {
     VLC_STEP_SHUTDOWN,
@@ -70,6 +72,11 @@ typedef enum {
     VLC_STEP_DAEMON_KILL,
     VLC_STEP_DAEMON_START,
     VLC_STEP_RACE,
+    VLC_STEP_SUSPEND,
+    VLC_STEP_RESUME,
+    VLC_STEP_LIFECYCLE_ACTION,
+    VLC_STEP_DUMP_RESET,
+    VLC_STEP_MANAGED_SAVE,
 } vlcStepKind;
 
 /* One of the calls of a race=REQ+REQ step. */
@@ -92,7 +99,10 @@ typedef struct {
     vlcStepKind kind;
     unsigned int flags;         /* virDomainShutdownFlags/RebootFlags */
     const char *guestCmd;       /* control channel command */
-    double seconds;             /* wait=SECONDS */
+    char *guestCmdBuf;          /* ... when built from the step (slow=) */
+    double seconds;             /* wait=SECONDS, slow=SECONDS */
+    unsigned int lcType;        /* lifecycle-action=: virDomainLifecycle */
+    unsigned int lcAction;      /* ... virDomainLifecycleAction */
     const char *env;            /* daemon-*: the command's variable */
     vlcRaceCall race[VLC_RACE_CALLS];   /* race=... */
 
@@ -130,6 +140,7 @@ typedef struct {
     const char *domname;
     const char *controlPath;
     const char *serialPath;
+    const char *dumpDir;
     const char *expect;
     double timeout;
     double quiet;
@@ -167,6 +178,7 @@ typedef struct {
     int finalState;
     int finalReason;
     bool finalGone;
+    int finalManagedSave;       /* virDomainHasManagedSaveImage, -1: unknown */
     bool timedOut;
     char *finalAgent;           /* last agent ping of the final wait */
     char *fatal;
@@ -208,6 +220,8 @@ vlcUsage(FILE *fp)
 "                        '" VLC_CONTROL_CHANNEL_NAME "')\n"
 "      --serial PATH     guest serial log to count boots in (default: from\n"
 "                        domain XML, <serial type='file'>)\n"
+"      --dump-dir DIR    where dump-reset writes its (deleted) dump file\n"
+"                        (default: the directory of the serial log)\n"
 "  -v, --verbose         log progress on stderr\n"
 "  -h, --help            show this help\n"
 "\n"
@@ -216,9 +230,23 @@ vlcUsage(FILE *fp)
 "                             initctl, signal, paravirt or default\n"
 "  reboot[=MODE[,MODE...]]    virDomainReboot, same modes\n"
 "  destroy, reset, start      virDomainDestroy, virDomainReset, virDomainCreate\n"
+"                             (start restores a managed save image)\n"
+"  suspend, resume            virDomainSuspend, virDomainResume\n"
+"  managedsave                virDomainManagedSave\n"
+"  dump-reset                 virDomainCoreDumpWithFormat with\n"
+"                             VIR_DUMP_RESET|VIR_DUMP_MEMORY_ONLY into\n"
+"                             --dump-dir; the file is deleted afterwards\n"
+"  lifecycle-action=EVENT:ACTION\n"
+"                             virDomainSetLifecycleAction, AFFECT_LIVE;\n"
+"                             EVENT poweroff, reboot or crash; ACTION\n"
+"                             destroy, restart, rename-restart, preserve,\n"
+"                             coredump-destroy or coredump-restart\n"
 "  guest-poweroff, guest-reboot, guest-ignore-acpi, guest-honor-acpi,\n"
 "  guest-ping, guest-qga-stop, guest-qga-hang, guest-qga-deny,\n"
 "  guest-qga-start            command sent over the guest's control channel\n"
+"  slow=SECONDS               the guest waits SECONDS after a power button\n"
+"                             press or an agent request before it acts\n"
+"                             (control command; slow=0: back to normal)\n"
 "  wait=SECONDS               sleep (fractions allowed)\n"
 "  settle                     wait for quiet, then until the guest agent\n"
 "                             answers or the domain is shut off\n"
@@ -326,6 +354,10 @@ static const struct {
     { "destroy", VLC_STEP_DESTROY, NULL, NULL },
     { "reset", VLC_STEP_RESET, NULL, NULL },
     { "start", VLC_STEP_START, NULL, NULL },
+    { "suspend", VLC_STEP_SUSPEND, NULL, NULL },
+    { "resume", VLC_STEP_RESUME, NULL, NULL },
+    { "managedsave", VLC_STEP_MANAGED_SAVE, NULL, NULL },
+    { "dump-reset", VLC_STEP_DUMP_RESET, NULL, NULL },
     { "settle", VLC_STEP_SETTLE, NULL, NULL },
     { "daemon-restart", VLC_STEP_DAEMON_RESTART, NULL, VLC_RESTART_ENV },
     { "daemon-kill", VLC_STEP_DAEMON_KILL, NULL, VLC_KILL_ENV },
@@ -340,6 +372,56 @@ static const struct {
     { "guest-qga-deny", VLC_STEP_GUEST, "qga-deny", NULL },
     { "guest-qga-start", VLC_STEP_GUEST, "qga-start", NULL },
 };
+
+
+static const char *const vlcLifecycleEvents[] = {
+    [VIR_DOMAIN_LIFECYCLE_POWEROFF] = "poweroff",
+    [VIR_DOMAIN_LIFECYCLE_REBOOT] = "reboot",
+    [VIR_DOMAIN_LIFECYCLE_CRASH] = "crash",
+};
+
+static const char *const vlcLifecycleActions[] = {
+    [VIR_DOMAIN_LIFECYCLE_ACTION_DESTROY] = "destroy",
+    [VIR_DOMAIN_LIFECYCLE_ACTION_RESTART] = "restart",
+    [VIR_DOMAIN_LIFECYCLE_ACTION_RESTART_RENAME] = "rename-restart",
+    [VIR_DOMAIN_LIFECYCLE_ACTION_PRESERVE] = "preserve",
+    [VIR_DOMAIN_LIFECYCLE_ACTION_COREDUMP_DESTROY] = "coredump-destroy",
+    [VIR_DOMAIN_LIFECYCLE_ACTION_COREDUMP_RESTART] = "coredump-restart",
+};
+
+
+/* EVENT:ACTION of lifecycle-action= (names as in the domain XML's
+ * <on_poweroff> etc.).  Whether libvirt accepts the pair is libvirt's
+ * business: the step then fails with libvirt's error. */
+static bool
+vlcParseLifecycleAction(const char *text,
+                        unsigned int *type,
+                        unsigned int *action)
+{
+    const char *colon = strchr(text, ':');
+    size_t i;
+
+    if (!colon)
+        return false;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcLifecycleEvents); i++) {
+        if (strlen(vlcLifecycleEvents[i]) == (size_t)(colon - text) &&
+            strncmp(text, vlcLifecycleEvents[i], colon - text) == 0)
+            break;
+    }
+    if (i == G_N_ELEMENTS(vlcLifecycleEvents))
+        return false;
+    *type = i;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcLifecycleActions); i++) {
+        if (strcmp(colon + 1, vlcLifecycleActions[i]) == 0)
+            break;
+    }
+    if (i == G_N_ELEMENTS(vlcLifecycleActions))
+        return false;
+    *action = i;
+    return true;
+}
 
 
 /* One request of race=REQ+REQ: shutdown[:MODES] or reboot[:MODES]. */
@@ -429,6 +511,30 @@ vlcParseStep(const char *text,
         return true;
     }
 
+    if (g_str_has_prefix(text, "lifecycle-action=")) {
+        step->kind = VLC_STEP_LIFECYCLE_ACTION;
+        if (!vlcParseLifecycleAction(text + 17, &step->lcType, &step->lcAction)) {
+            *err = g_strdup_printf("invalid step '%s': expected lifecycle-action=EVENT:ACTION with EVENT poweroff, reboot or crash and ACTION destroy, restart, rename-restart, preserve, coredump-destroy or coredump-restart",
+                                   text);
+            return false;
+        }
+        return true;
+    }
+
+    if (g_str_has_prefix(text, "slow=")) {
+        g_autofree char *secs = NULL;
+
+        step->kind = VLC_STEP_GUEST;
+        if (!vlcParseSeconds(text + 5, true, &step->seconds)) {
+            *err = g_strdup_printf("invalid step '%s': expected slow=SECONDS with a number of seconds >= 0",
+                                   text);
+            return false;
+        }
+        /* the guest's sleep(1) takes the number as written */
+        step->guestCmd = step->guestCmdBuf = g_strdup_printf("slow %s", text + 5);
+        return true;
+    }
+
     if (g_str_has_prefix(text, "wait=")) {
         step->kind = VLC_STEP_WAIT;
         if (!vlcParseSeconds(text + 5, true, &step->seconds)) {
@@ -456,6 +562,7 @@ vlcParseArgs(vlcCtx *ctx,
         OPT_JSON,
         OPT_CONTROL,
         OPT_SERIAL,
+        OPT_DUMP_DIR,
     };
     static const struct option longopts[] = {
         { "connect", required_argument, NULL, 'c' },
@@ -465,6 +572,7 @@ vlcParseArgs(vlcCtx *ctx,
         { "json", no_argument, NULL, OPT_JSON },
         { "control", required_argument, NULL, OPT_CONTROL },
         { "serial", required_argument, NULL, OPT_SERIAL },
+        { "dump-dir", required_argument, NULL, OPT_DUMP_DIR },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -513,6 +621,11 @@ vlcParseArgs(vlcCtx *ctx,
             if (!*optarg)
                 vlcUsageError("--serial needs a path");
             ctx->serialPath = optarg;
+            break;
+        case OPT_DUMP_DIR:
+            if (!*optarg)
+                vlcUsageError("--dump-dir needs a directory");
+            ctx->dumpDir = optarg;
             break;
         case 'v':
             ctx->verbose = true;
@@ -1071,7 +1184,9 @@ vlcStepSettle(vlcCtx *ctx,
                     return 0;
                 }
                 state = -1;
-            } else if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED) {
+            } else if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED ||
+                       state == VIR_DOMAIN_PAUSED) {
+                /* paused: the guest cannot act until it is resumed */
                 step->ok = true;
                 step->info = g_strdup_printf("%s/%s",
                                              vlcStateName(state, b1, sizeof(b1)),
@@ -1371,6 +1486,52 @@ vlcStepRace(vlcCtx *ctx,
 }
 
 
+/* dump-reset: a memory-only dump followed by a reset done by libvirt
+ * (virsh dump --memory-only --reset), written to --dump-dir (default:
+ * the serial log's directory, i.e. the VM instance's own directory, which
+ * the daemon sees at the same path) and deleted afterwards. */
+static int
+vlcStepDumpReset(vlcCtx *ctx,
+                 vlcStep *step)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *path = NULL;
+    struct stat sb;
+    int rc;
+
+    if (ctx->dumpDir)
+        dir = g_strdup(ctx->dumpDir);
+    else if (ctx->serialPathUsed)
+        dir = g_path_get_dirname(ctx->serialPathUsed);
+
+    if (!dir || stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+        g_autofree char *msg = g_strdup_printf("no directory for the dump (%s): give --dump-dir DIR",
+                                               dir ? dir : "no serial log in the domain XML");
+
+        vlcStepFail(step, -1, VLC_ERR_NO_DUMP_DIR, msg);
+        return 1;
+    }
+
+    path = g_strdup_printf("%s/vlc-dump-%ld.core", dir, (long)getpid());
+    rc = virDomainCoreDumpWithFormat(ctx->dom, path,
+                                     VIR_DOMAIN_CORE_DUMP_FORMAT_RAW,
+                                     VIR_DUMP_RESET | VIR_DUMP_MEMORY_ONLY);
+    if (rc < 0) {
+        vlcStepFailLibvirt(step);
+        virResetLastError();
+    } else {
+        step->ok = true;
+    }
+
+    if (unlink(path) == 0)
+        step->info = g_strdup_printf("dump written to %s and deleted", path);
+    else if (errno != ENOENT)
+        vlcAddNote(ctx, "cannot delete the dump %s: %s", path, g_strerror(errno));
+
+    return rc < 0 ? -1 : 0;
+}
+
+
 /* Run one step.  Returns -1 when the connection is lost for good. */
 static int
 vlcRunStep(vlcCtx *ctx,
@@ -1399,6 +1560,11 @@ vlcRunStep(vlcCtx *ctx,
         case VLC_STEP_START:
         case VLC_STEP_SETTLE:
         case VLC_STEP_RACE:
+        case VLC_STEP_SUSPEND:
+        case VLC_STEP_RESUME:
+        case VLC_STEP_LIFECYCLE_ACTION:
+        case VLC_STEP_DUMP_RESET:
+        case VLC_STEP_MANAGED_SAVE:
             vlcStepFail(step, -1, VLC_ERR_NO_DAEMON,
                         "no connection: the daemon was killed (daemon-kill) and not started again");
             step->duration = vlcNow() - step->t;
@@ -1429,6 +1595,24 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_START:
         rc = virDomainCreate(ctx->dom);
         break;
+    case VLC_STEP_SUSPEND:
+        rc = virDomainSuspend(ctx->dom);
+        break;
+    case VLC_STEP_RESUME:
+        rc = virDomainResume(ctx->dom);
+        break;
+    case VLC_STEP_MANAGED_SAVE:
+        rc = virDomainManagedSave(ctx->dom, 0);
+        break;
+    case VLC_STEP_LIFECYCLE_ACTION:
+        rc = virDomainSetLifecycleAction(ctx->dom, step->lcType, step->lcAction,
+                                         VIR_DOMAIN_AFFECT_LIVE);
+        break;
+    case VLC_STEP_DUMP_RESET:
+        /* 1: failed before calling libvirt (already recorded) */
+        if ((rc = vlcStepDumpReset(ctx, step)) > 0)
+            rc = 0;
+        break;
     case VLC_STEP_GUEST:
         vlcStepGuest(ctx, step);
         break;
@@ -1455,6 +1639,10 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_DESTROY:
     case VLC_STEP_RESET:
     case VLC_STEP_START:
+    case VLC_STEP_SUSPEND:
+    case VLC_STEP_RESUME:
+    case VLC_STEP_MANAGED_SAVE:
+    case VLC_STEP_LIFECYCLE_ACTION:
         if (rc < 0) {
             vlcStepFailLibvirt(step);
             virResetLastError();
@@ -1472,6 +1660,11 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_DAEMON_KILL:
     case VLC_STEP_DAEMON_START:
     case VLC_STEP_RACE:
+        break;
+    case VLC_STEP_DUMP_RESET:
+        /* recorded by vlcStepDumpReset */
+        if (rc < 0 && vlcCheckConnection(ctx) < 0)
+            ret = -1;
         break;
     }
 
@@ -1554,10 +1747,13 @@ vlcFinalWait(vlcCtx *ctx)
         g_usleep(VLC_TICK_USEC);
     }
 
+    ctx->finalManagedSave = -1;
     if (vlcGetState(ctx, &state, &reason, &gone) == 0) {
         ctx->haveFinal = true;
         ctx->finalState = state;
         ctx->finalReason = reason;
+        if ((ctx->finalManagedSave = virDomainHasManagedSaveImage(ctx->dom, 0)) < 0)
+            ctx->finalManagedSave = -1;
     } else if (gone) {
         ctx->haveFinal = true;
         ctx->finalGone = true;
@@ -1780,6 +1976,9 @@ vlcReportJSON(vlcCtx *ctx,
         g_string_append(out, ctx->timedOut ? "true" : "false");
         vlcJSONKey(out, "agent", false);
         vlcJSONString(out, ctx->finalAgent);
+        vlcJSONKey(out, "managed_save", false);
+        g_string_append(out, ctx->finalManagedSave < 0 ? "null" :
+                        ctx->finalManagedSave ? "true" : "false");
         g_string_append_c(out, '}');
     } else {
         g_string_append(out, "null");
@@ -1960,7 +2159,8 @@ vlcReportText(vlcCtx *ctx,
         const char *reason;
 
         vlcFinalNames(ctx, &state, &reason, b1, b2, sizeof(b1));
-        printf("final:   %s/%s%s\n", state, reason,
+        printf("final:   %s/%s%s%s\n", state, reason,
+               ctx->finalManagedSave > 0 ? " (managed save image)" : "",
                ctx->timedOut ? " (timed out waiting for quiet)" : "");
         if (ctx->finalAgent)
             printf("agent:   %s\n", ctx->finalAgent);

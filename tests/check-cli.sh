@@ -148,6 +148,16 @@ rc_is waitempty 2
 run waitneg -c $TD test wait=-1
 rc_is waitneg 2
 
+for bad in lifecycle-action=reboot lifecycle-action=reboot: lifecycle-action=halt:destroy \
+           lifecycle-action=reboot:explode slow=abc slow=-1 slow=; do
+    run badstep -c $TD test "$bad"
+    rc_is badstep 2
+    empty badstep out
+done
+grep_in badstep err "invalid step 'slow='"
+run badlc -c $TD test lifecycle-action=poweroff:sideways
+grep_in badlc err 'lifecycle-action=EVENT:ACTION'
+
 run badexpect -c $TD --expect sideways test reboot
 rc_is badexpect 2
 grep_in badexpect err "invalid --expect 'sideways'"
@@ -216,6 +226,53 @@ rc_is acpi 0
 js acpi 'step(0)["code"] == 8 and step(0)["error"] == "VIR_ERR_INVALID_ARG"'
 js acpi 'step(1)["code"] == 8'
 js acpi 'step(2)["ok"]'
+
+# suspend/resume; settle takes a paused domain as settled (its guest
+# cannot act); the final state may be paused
+run pause -c $TD "${FAST[@]}" --json --expect running test suspend settle resume
+rc_is pause 0
+js pause 'all(s["ok"] for s in d["steps"]) and step(1)["info"] == "paused/user"'
+js pause 'ev() == ["suspended/paused", "resumed/unpaused"]'
+run paused -c $TD "${FAST[@]}" --json --expect paused test suspend
+rc_is paused 0
+js paused 'd["final"]["state"] == "paused" and d["final"]["reason"] == "user" and d["final"]["managed_save"] is False'
+run resumefail -c $TD "${FAST[@]}" --json test resume
+js resumefail 'step(0)["ok"] is False and step(0)["error"].startswith("VIR_ERR_")'
+
+# managedsave: shut off with a managed save image; start restores it
+run msave -c $TD "${FAST[@]}" --json --expect shutoff test managedsave
+rc_is msave 0
+js msave 'd["final"]["reason"] == "saved" and d["final"]["managed_save"] is True'
+js msave 'ev() == ["stopped/saved"]'
+run mrestore -c $TD "${FAST[@]}" --json --expect running test managedsave start
+rc_is mrestore 0
+# (the test driver's image holds no guest memory: it reports started/booted)
+js mrestore 'ev()[0] == "stopped/saved" and ev()[1].startswith("started/") and d["final"]["managed_save"] is False'
+run mtext -c $TD "${FAST[@]}" test managedsave
+grep_in mtext out '^final: +shutoff/saved \(managed save image\)'
+
+# lifecycle-action=EVENT:ACTION (live); the test driver accepts any pair
+run lcaction -c $TD "${FAST[@]}" --json test lifecycle-action=reboot:destroy lifecycle-action=poweroff:restart lifecycle-action=crash:preserve lifecycle-action=reboot:restart
+rc_is lcaction 0
+js lcaction 'all(s["ok"] for s in d["steps"])'
+run lcshutoff -c $TD "${FAST[@]}" --json test destroy lifecycle-action=reboot:destroy
+js lcshutoff 'step(1)["ok"] is False and step(1)["error"] == "VIR_ERR_OPERATION_INVALID"'
+
+# dump-reset: needs a directory (default: the serial log's); the test
+# driver refuses VIR_DUMP_RESET|VIR_DUMP_MEMORY_ONLY, and no file is left
+run dumpnodir -c $TD "${FAST[@]}" --json test dump-reset
+js dumpnodir 'step(0)["ok"] is False and step(0)["error"] == "NO_DUMP_DIR" and step(0)["code"] == -1'
+mkdir -p "$T/dumps"
+run dumpdir -c $TD "${FAST[@]}" --json --dump-dir "$T/dumps" test dump-reset
+js dumpdir 'step(0)["ok"] is False and step(0)["error"] == "VIR_ERR_INVALID_ARG"'
+if [ -z "$(ls -A "$T/dumps")" ]; then ok "dumpdir: no dump file left"; else fail "dumpdir: dump file left: $(ls "$T/dumps")"; fi
+run dumpbaddir -c $TD "${FAST[@]}" --json --dump-dir "$T/no-such-dir" test dump-reset
+js dumpbaddir 'step(0)["error"] == "NO_DUMP_DIR" and "no-such-dir" in step(0)["message"]'
+
+# without a daemon these need one
+VIRT_LIFECYCLE_KILL=true VIRT_LIFECYCLE_START=true \
+    run killnew -c $TD "${FAST[@]}" --json test daemon-kill suspend resume managedsave dump-reset lifecycle-action=reboot:destroy daemon-start
+js killnew 'all(step(i)["error"] == "NO_CONNECTION" for i in range(1, 6))'
 
 run reset -c $TD "${FAST[@]}" --json --expect running test reset
 rc_is reset 0
@@ -373,7 +430,8 @@ while True:
     f = c.makefile("rwb")
     cmd = f.readline().decode().strip()
     if cmd in ("poweroff", "reboot", "ignore-acpi", "honor-acpi", "ping",
-               "qga-stop", "qga-hang", "qga-deny", "qga-start"):
+               "qga-stop", "qga-hang", "qga-deny", "qga-start") or \
+            cmd.startswith("slow "):
         f.write(("ok %s\r\n" % cmd).encode())
     elif cmd == "silent":
         pass
@@ -385,8 +443,14 @@ EOF
 BGPIDS+=($!)
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 
-run ctl -c "$CUSTOM" "${FAST[@]}" --json --expect running "$NAME" guest-ping guest-ignore-acpi guest-reboot
+run ctl -c "$CUSTOM" "${FAST[@]}" --json --expect running "$NAME" guest-ping guest-ignore-acpi guest-reboot slow=70 slow=0.5 slow=0
 rc_is ctl 0
+js ctl '[s["info"] for s in d["steps"][3:]] == ["ok slow 70", "ok slow 0.5", "ok slow 0"]'
+
+# dump-reset: the default directory is the serial log's (the test driver
+# refuses the flags; the step reaches libvirt)
+run dumpserial -c "$CUSTOM" "${FAST[@]}" --json "$NAME" dump-reset
+js dumpserial 'step(0)["error"] == "VIR_ERR_INVALID_ARG"' 
 js ctl 'all(s["ok"] for s in d["steps"])'
 js ctl 'step(2)["info"] == "ok reboot"'
 js ctl 'd["domain"] == "we\"ird\\name"'

@@ -119,5 +119,127 @@ check("guest command answered before the guest acted: rebooted", got, "rebooted"
 got = matrix.contract_outcome(["reboot=acpi", "shutdown=agent"], [True, False])
 check("failed agent request keeps the reboot", got, "rebooted")
 
+
+# ---------------------------------------------------------------------------
+# Contract v2 (W = 60 s): time, V2..V10, on_poweroff/on_reboot in force when
+# the guest acts.
+co = matrix.contract_outcome
+T, F = True, False
+TIMEOUT = "VIR_ERR_AGENT_COMMAND_TIMEOUT"
+
+# V2: an agent request sent and not answered in time is pending all the same
+s = ["slow=70", "reboot=acpi", "shutdown=agent"]
+check("V2 slow guest: the timed-out agent shutdown replaced the reboot: shut off",
+      co(s, [T, T, F], errors=[None, None, TIMEOUT]), "shutoff")
+check("V2 refused (denied) agent shutdown: the reboot stands",
+      co(s, [T, T, F], errors=[None, None, "VIR_ERR_AGENT_COMMAND_FAILED"]), "rebooted")
+check("V2 guest-sync timed out (never sent): the reboot stands",
+      co(s, [T, T, F], errors=[None, None, "VIR_ERR_AGENT_UNRESPONSIVE"]), "rebooted")
+# the timed-out agent reboot of a hung agent is pending, and young if the
+# call came back early (made-up times), expired after 60 s
+s = ["guest-qga-hang", "reboot=agent", "guest-qga-start", "guest-poweroff"]
+e = [None, TIMEOUT, None, None]
+check("V2+V9 hung agent: timed-out agent reboot 10 s old: the power-off reboots",
+      co(s, [T, F, T, T], errors=e, times=[(0, 1), (1, 10), (11, 1), (12, 0.2)]),
+      "rebooted")
+check("V2+V9 hung agent: timed-out agent reboot 61 s old counts as none: shut off",
+      co(s, [T, F, T, T], errors=e, times=[(0, 1), (1, 60), (61, 1), (62, 0.2)]),
+      "shutoff")
+check("V2 a hung agent never carries the request out",
+      co(["guest-qga-hang", "shutdown=agent", "guest-qga-start"], [T, F, T],
+         errors=[None, TIMEOUT, None]), "running")
+
+# V3: the last recorded request wins
+check("V3 reboot(acpi), shutdown(acpi): shut off",
+      co(["reboot=acpi", "shutdown=acpi"], [T, T]), "shutoff")
+
+# V4 and on_poweroff/on_reboot applied when the guest acts, with the values then
+s = ["lifecycle-action=reboot:destroy", "guest-ignore-acpi", "reboot=acpi",
+     "lifecycle-action=reboot:restart", "guest-honor-acpi", "guest-poweroff"]
+check("V4 on_reboot destroy at the call, restart when the guest powers off: rebooted",
+      co(s, [T] * 6), "rebooted")
+s = ["guest-ignore-acpi", "reboot=acpi", "lifecycle-action=reboot:destroy",
+     "guest-honor-acpi", "guest-poweroff"]
+check("V4 on_reboot restart at the call, destroy when the guest powers off: shut off",
+      co(s, [T] * 5), "shutoff")
+check("V4 on_poweroff=restart, no request, guest powers off: rebooted",
+      co(["lifecycle-action=poweroff:restart", "guest-poweroff"], [T, T]), "rebooted")
+check("refused lifecycle action (on_poweroff restart + on_reboot destroy) changes nothing",
+      co(["lifecycle-action=reboot:destroy", "lifecycle-action=poweroff:restart",
+          "guest-poweroff"], [T, T, T]), "shutoff")
+check("lifecycle_action_ok: preserve refused for on_reboot",
+      matrix.lifecycle_action_ok("destroy", "restart", "reboot", "preserve"), False)
+
+# V5: the guest resets itself
+s = ["guest-ignore-acpi", "shutdown=acpi", "wait=5", "guest-reboot"]
+check("V5 shutdown 5 s old, guest resets: on_poweroff destroy: shut off",
+      co(s, [T] * 4), "shutoff")
+check("V5 shutdown 5 s old, guest resets, on_poweroff=restart: rebooted",
+      co(["lifecycle-action=poweroff:restart"] + s, [T] * 5), "rebooted")
+check("V5 shutdown 65 s old, guest resets: it just reboots",
+      co(["guest-ignore-acpi", "shutdown=acpi", "wait=65", "guest-reboot"], [T] * 4),
+      "rebooted")
+check("V5 request used up by the reset: a later power-off shuts off",
+      co(["guest-ignore-acpi", "reboot=acpi", "guest-reboot", "guest-poweroff"],
+         [T] * 4), "shutoff")
+
+# V7/V8: libvirt's own resets, managed save, destroy use the request up
+for r in ("reset", "dump-reset"):
+    check("V7 %s uses a pending shutdown up: the guest's reset later reboots" % r,
+          co(["guest-ignore-acpi", "shutdown=acpi", r, "settle", "guest-reboot"],
+             [T] * 5), "rebooted")
+check("V8 managed save + restore drops the request",
+      co(["guest-ignore-acpi", "reboot=acpi", "managedsave", "start",
+          "guest-poweroff"], [T] * 5), "shutoff")
+check("V8 managed save: outcome saved",
+      co(["guest-ignore-acpi", "reboot=acpi", "managedsave"], [T] * 3), "saved")
+check("V8 restore keeps the guest's memory: it still ignores the button",
+      co(["guest-ignore-acpi", "managedsave", "start", "shutdown=acpi"], [T] * 4),
+      "running")
+
+# V9: after W only a pending ACPI reboot keeps an effect
+check("V9 ACPI reboot 65 s old, guest powers off: rebooted",
+      co(["guest-ignore-acpi", "reboot=acpi", "wait=65", "guest-poweroff"], [T] * 4),
+      "rebooted")
+
+# V10: daemon restart
+check("V10 user-paused domain stays paused across a restart",
+      co(["guest-ignore-acpi", "reboot=acpi", "suspend", "daemon-restart"], [T] * 4),
+      "paused")
+check("V10 ... with its request kept",
+      co(["guest-ignore-acpi", "reboot=acpi", "suspend", "daemon-restart", "resume",
+          "guest-honor-acpi", "guest-poweroff"], [T] * 7), "rebooted")
+check("a paused guest does not act",
+      co(["reboot=acpi", "suspend"], [T, T]), "paused")
+check("... until resumed",
+      co(["reboot=acpi", "suspend", "wait=3", "resume"], [T] * 4), "rebooted")
+check("V10 shutdown older than W does not survive a restart",
+      co(["guest-ignore-acpi", "shutdown=acpi", "wait=65", "daemon-restart",
+          "guest-reboot"], [T] * 5), "rebooted")
+check("V10 young shutdown survives a restart",
+      co(["guest-ignore-acpi", "shutdown=acpi", "daemon-restart", "guest-reboot"],
+         [T] * 4), "shutoff")
+check("V10 ACPI reboot survives a restart at any age",
+      co(["guest-ignore-acpi", "reboot=acpi", "wait=65", "daemon-restart",
+          "guest-poweroff"], [T] * 5), "rebooted")
+check("V10 agent reboot of a running domain dropped on reconnect",
+      co(["guest-qga-hang", "reboot=agent", "guest-qga-start", "daemon-restart",
+          "guest-poweroff"], [T, F, T, T, T], errors=[None, TIMEOUT, None, None, None],
+         times=[(0, 1), (1, 5), (6, 1), (7, 2), (9, 0.2)]), "shutoff")
+check("V10 guest resets while no daemon runs: boots again with a shutdown pending",
+      co(["guest-ignore-acpi", "shutdown=acpi", "daemon-kill", "guest-reboot",
+          "wait=2", "daemon-start"], [T, T, T, T, T, T]), "rebooted")
+check("V10 guest powers off while no daemon runs: the restarted daemon decides",
+      co(["guest-ignore-acpi", "reboot=acpi", "daemon-kill", "guest-poweroff",
+          "wait=2", "daemon-start"], [T] * 6), "rebooted")
+check("clock: the guest carries an agent reboot out during wait=2",
+      co(["reboot=agent", "wait=2", "guest-poweroff"], [T] * 3), "shutoff")
+
+# observed outcomes
+check("observed: paused", matrix.observed_outcome(
+    {"final": {"state": "paused", "reason": "user"}, "boots": 0}), "paused")
+check("observed: managed save", matrix.observed_outcome(
+    {"final": {"state": "shutoff", "reason": "saved", "managed_save": True}}), "saved")
+
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
