@@ -58,6 +58,15 @@
 #define VLC_ERR_RACE "RACE_SETUP_FAILED"
 #define VLC_ERR_NOT_RUN "NOT_RUN"
 #define VLC_ERR_NO_DUMP_DIR "NO_DUMP_DIR"
+#define VLC_ERR_REQUEST_MISMATCH "REQUEST_MISMATCH"
+#define VLC_ERR_NO_STATS "NO_STATS"
+
+/* Domain stats keys of the pending lifecycle request (state group),
+ * VIR_DOMAIN_STATS_STATE_LIFECYCLE_REQUEST_* in headers that have them;
+ * spelled out so that the checker builds against any libvirt. */
+#define VLC_STATS_REQUEST_TYPE "state.lifecycle_request.type"
+#define VLC_STATS_REQUEST_METHOD "state.lifecycle_request.method"
+#define VLC_STATS_REQUEST_ELAPSED "state.lifecycle_request.time_elapsed"
 
 typedef enum {
     VLC_STEP_SHUTDOWN,
@@ -77,7 +86,19 @@ typedef enum {
     VLC_STEP_LIFECYCLE_ACTION,
     VLC_STEP_DUMP_RESET,
     VLC_STEP_MANAGED_SAVE,
+    VLC_STEP_EXPECT_REQUEST,
 } vlcStepKind;
+
+/* The pending lifecycle request as domain stats report it. */
+typedef struct {
+    bool seen;                  /* the stats call ran */
+    bool haveType;              /* state.lifecycle_request.type present */
+    int type;                   /* virDomainLifecycle */
+    bool haveMethod;
+    int method;                 /* VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, ... */
+    bool haveElapsed;
+    unsigned long long elapsed; /* milliseconds */
+} vlcRequestSeen;
 
 /* One of the calls of a race=REQ+REQ step. */
 typedef struct {
@@ -105,6 +126,8 @@ typedef struct {
     unsigned int lcAction;      /* ... virDomainLifecycleAction */
     const char *env;            /* daemon-*: the command's variable */
     vlcRaceCall race[VLC_RACE_CALLS];   /* race=... */
+    int reqType;                /* expect-request=: virDomainLifecycle, -1: none */
+    int reqMethod;              /* ... VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN etc. */
 
     /* outcome */
     bool ran;
@@ -115,6 +138,7 @@ typedef struct {
     char *error;                /* error name */
     char *message;
     char *info;                 /* guest reply, settle result, ... */
+    vlcRequestSeen request;     /* expect-request= */
 } vlcStep;
 
 typedef enum {
@@ -259,6 +283,11 @@ vlcUsage(FILE *fp)
 "  race=REQ+REQ               two requests at the same moment from two\n"
 "                             threads on two connections; REQ is\n"
 "                             shutdown[:MODE[,MODE...]] or reboot[:...]\n"
+"  expect-request=TYPE:METHOD, expect-request=none\n"
+"                             the pending lifecycle request in the domain\n"
+"                             stats (state.lifecycle_request.*) must be\n"
+"                             TYPE (shutdown or reboot) sent by METHOD\n"
+"                             (acpi or agent), or there must be none\n"
 "\n"
 "Exit status: 0 when --expect holds (or none was given), 1 when it does not,\n"
 "2 on usage errors and on a connection that cannot be (re-)established.\n",
@@ -455,6 +484,89 @@ vlcParseRaceCall(const char *text,
 }
 
 
+/* expect-request=: "shutdown" is VIR_DOMAIN_LIFECYCLE_POWEROFF, as in
+ * the request steps; methods as their modes. */
+static const char *const vlcRequestTypes[] = {
+    [VIR_DOMAIN_LIFECYCLE_POWEROFF] = "shutdown",
+    [VIR_DOMAIN_LIFECYCLE_REBOOT] = "reboot",
+};
+
+static const struct {
+    const char *name;
+    int method;
+} vlcRequestMethods[] = {
+    { "acpi", VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN },
+    { "agent", VIR_DOMAIN_SHUTDOWN_GUEST_AGENT },
+};
+
+
+static const char *
+vlcRequestTypeName(int type,
+                   char *buf,
+                   size_t buflen)
+{
+    if (type >= 0 && type < (int)G_N_ELEMENTS(vlcRequestTypes) &&
+        vlcRequestTypes[type])
+        return vlcRequestTypes[type];
+    g_snprintf(buf, buflen, "unknown-%d", type);
+    return buf;
+}
+
+
+static const char *
+vlcRequestMethodName(int method,
+                     char *buf,
+                     size_t buflen)
+{
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcRequestMethods); i++) {
+        if (vlcRequestMethods[i].method == method)
+            return vlcRequestMethods[i].name;
+    }
+    g_snprintf(buf, buflen, "unknown-%d", method);
+    return buf;
+}
+
+
+/* TYPE:METHOD or none of expect-request=; @type -1 for none. */
+static bool
+vlcParseExpectRequest(const char *text,
+                      int *type,
+                      int *method)
+{
+    const char *colon;
+    size_t i;
+
+    if (strcmp(text, "none") == 0) {
+        *type = -1;
+        *method = -1;
+        return true;
+    }
+
+    if (!(colon = strchr(text, ':')))
+        return false;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcRequestTypes); i++) {
+        if (strlen(vlcRequestTypes[i]) == (size_t)(colon - text) &&
+            strncmp(text, vlcRequestTypes[i], colon - text) == 0)
+            break;
+    }
+    if (i == G_N_ELEMENTS(vlcRequestTypes))
+        return false;
+    *type = i;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcRequestMethods); i++) {
+        if (strcmp(colon + 1, vlcRequestMethods[i].name) == 0)
+            break;
+    }
+    if (i == G_N_ELEMENTS(vlcRequestMethods))
+        return false;
+    *method = vlcRequestMethods[i].method;
+    return true;
+}
+
+
 /* Returns false with a message in @err for an invalid step. */
 static bool
 vlcParseStep(const char *text,
@@ -515,6 +627,16 @@ vlcParseStep(const char *text,
         step->kind = VLC_STEP_LIFECYCLE_ACTION;
         if (!vlcParseLifecycleAction(text + 17, &step->lcType, &step->lcAction)) {
             *err = g_strdup_printf("invalid step '%s': expected lifecycle-action=EVENT:ACTION with EVENT poweroff, reboot or crash and ACTION destroy, restart, rename-restart, preserve, coredump-destroy or coredump-restart",
+                                   text);
+            return false;
+        }
+        return true;
+    }
+
+    if (g_str_has_prefix(text, "expect-request=")) {
+        step->kind = VLC_STEP_EXPECT_REQUEST;
+        if (!vlcParseExpectRequest(text + 15, &step->reqType, &step->reqMethod)) {
+            *err = g_strdup_printf("invalid step '%s': expected expect-request=TYPE:METHOD with TYPE shutdown or reboot and METHOD acpi or agent, or expect-request=none",
                                    text);
             return false;
         }
@@ -1532,6 +1654,128 @@ vlcStepDumpReset(vlcCtx *ctx,
 }
 
 
+/* "shutdown:acpi (1234 ms)", "none", ... for info and messages */
+static char *
+vlcRequestSeenText(const vlcRequestSeen *seen)
+{
+    char b1[32];
+    char b2[32];
+    GString *out;
+
+    if (!seen->haveType)
+        return g_strdup(seen->haveMethod ? "none (method without type)" : "none");
+
+    out = g_string_new(vlcRequestTypeName(seen->type, b1, sizeof(b1)));
+    g_string_append_printf(out, ":%s",
+                           seen->haveMethod ?
+                           vlcRequestMethodName(seen->method, b2, sizeof(b2)) :
+                           "no-method");
+    if (seen->haveElapsed)
+        g_string_append_printf(out, " (%llu ms)", seen->elapsed);
+    return g_string_free(out, FALSE);
+}
+
+
+/* One key of the request: false with a message in @err when it is there
+ * with another type than @want. */
+static bool
+vlcRequestParam(virTypedParameterPtr params,
+                int nparams,
+                const char *name,
+                int want,
+                virTypedParameterPtr *param,
+                char **err)
+{
+    *param = virTypedParamsGet(params, nparams, name);
+    if (*param && (int)(*param)->type != want) {
+        *err = g_strdup_printf("domain stats key %s has typed parameter type %d, expected %d",
+                               name, (int)(*param)->type, want);
+        *param = NULL;
+        return false;
+    }
+    return true;
+}
+
+
+/* expect-request=TYPE:METHOD|none: the state group of the domain's stats
+ * must report exactly that pending lifecycle request (none: the type key
+ * is absent).  Records what was seen.  Returns -1 on a libvirt error. */
+static int
+vlcStepExpectRequest(vlcCtx *ctx,
+                     vlcStep *step)
+{
+    virDomainPtr doms[] = { ctx->dom, NULL };
+    virDomainStatsRecordPtr *records = NULL;
+    vlcRequestSeen *seen = &step->request;
+    virTypedParameterPtr param;
+    g_autofree char *err = NULL;
+    g_autofree char *got = NULL;
+    char b1[32];
+    char b2[32];
+    int n;
+
+    if ((n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_STATE, &records, 0)) < 0)
+        return -1;
+
+    if (n == 0 || !records[0]) {
+        vlcStepFail(step, -1, VLC_ERR_NO_STATS,
+                    "virDomainListGetStats returned no record for the domain");
+        virDomainStatsRecordListFree(records);
+        return 0;
+    }
+
+    seen->seen = true;
+    if (vlcRequestParam(records[0]->params, records[0]->nparams,
+                        VLC_STATS_REQUEST_TYPE, VIR_TYPED_PARAM_INT, &param, &err) &&
+        param) {
+        seen->haveType = true;
+        seen->type = param->value.i;
+    }
+    if (!err &&
+        vlcRequestParam(records[0]->params, records[0]->nparams,
+                        VLC_STATS_REQUEST_METHOD, VIR_TYPED_PARAM_INT, &param, &err) &&
+        param) {
+        seen->haveMethod = true;
+        seen->method = param->value.i;
+    }
+    if (!err &&
+        vlcRequestParam(records[0]->params, records[0]->nparams,
+                        VLC_STATS_REQUEST_ELAPSED, VIR_TYPED_PARAM_ULLONG, &param, &err) &&
+        param) {
+        seen->haveElapsed = true;
+        seen->elapsed = param->value.ul;
+    }
+    virDomainStatsRecordListFree(records);
+
+    got = vlcRequestSeenText(seen);
+    step->info = g_strdup(got);
+
+    if (err) {
+        vlcStepFail(step, -1, VLC_ERR_REQUEST_MISMATCH, err);
+    } else if (step->reqType < 0) {
+        if (!seen->haveType) {
+            step->ok = true;
+        } else {
+            g_autofree char *msg = g_strdup_printf("expected no pending request, domain stats show %s",
+                                                   got);
+
+            vlcStepFail(step, -1, VLC_ERR_REQUEST_MISMATCH, msg);
+        }
+    } else if (seen->haveType && seen->type == step->reqType &&
+               seen->haveMethod && seen->method == step->reqMethod) {
+        step->ok = true;
+    } else {
+        g_autofree char *msg = g_strdup_printf("expected pending request %s:%s, domain stats show %s",
+                                               vlcRequestTypeName(step->reqType, b1, sizeof(b1)),
+                                               vlcRequestMethodName(step->reqMethod, b2, sizeof(b2)),
+                                               got);
+
+        vlcStepFail(step, -1, VLC_ERR_REQUEST_MISMATCH, msg);
+    }
+    return 0;
+}
+
+
 /* Run one step.  Returns -1 when the connection is lost for good. */
 static int
 vlcRunStep(vlcCtx *ctx,
@@ -1565,6 +1809,7 @@ vlcRunStep(vlcCtx *ctx,
         case VLC_STEP_LIFECYCLE_ACTION:
         case VLC_STEP_DUMP_RESET:
         case VLC_STEP_MANAGED_SAVE:
+        case VLC_STEP_EXPECT_REQUEST:
             vlcStepFail(step, -1, VLC_ERR_NO_DAEMON,
                         "no connection: the daemon was killed (daemon-kill) and not started again");
             step->duration = vlcNow() - step->t;
@@ -1612,6 +1857,9 @@ vlcRunStep(vlcCtx *ctx,
         /* 1: failed before calling libvirt (already recorded) */
         if ((rc = vlcStepDumpReset(ctx, step)) > 0)
             rc = 0;
+        break;
+    case VLC_STEP_EXPECT_REQUEST:
+        rc = vlcStepExpectRequest(ctx, step);
         break;
     case VLC_STEP_GUEST:
         vlcStepGuest(ctx, step);
@@ -1665,6 +1913,15 @@ vlcRunStep(vlcCtx *ctx,
         /* recorded by vlcStepDumpReset */
         if (rc < 0 && vlcCheckConnection(ctx) < 0)
             ret = -1;
+        break;
+    case VLC_STEP_EXPECT_REQUEST:
+        /* a mismatch is recorded by vlcStepExpectRequest */
+        if (rc < 0) {
+            vlcStepFailLibvirt(step);
+            virResetLastError();
+            if (vlcCheckConnection(ctx) < 0)
+                ret = -1;
+        }
         break;
     }
 
@@ -1892,6 +2149,34 @@ vlcReportJSON(vlcCtx *ctx,
             vlcJSONKey(out, "info", false);
             vlcJSONString(out, step->info);
         }
+        if (step->kind == VLC_STEP_EXPECT_REQUEST && step->ran &&
+            step->request.seen) {
+            const vlcRequestSeen *seen = &step->request;
+
+            /* what the domain stats showed: null for no request */
+            vlcJSONKey(out, "request", false);
+            if (!seen->haveType && !seen->haveMethod && !seen->haveElapsed) {
+                g_string_append(out, "null");
+            } else {
+                g_string_append_c(out, '{');
+                vlcJSONKey(out, "type", true);
+                if (seen->haveType)
+                    vlcJSONString(out, vlcRequestTypeName(seen->type, b1, sizeof(b1)));
+                else
+                    g_string_append(out, "null");
+                vlcJSONKey(out, "method", false);
+                if (seen->haveMethod)
+                    vlcJSONString(out, vlcRequestMethodName(seen->method, b2, sizeof(b2)));
+                else
+                    g_string_append(out, "null");
+                vlcJSONKey(out, "time_elapsed", false);
+                if (seen->haveElapsed)
+                    g_string_append_printf(out, "%llu", seen->elapsed);
+                else
+                    g_string_append(out, "null");
+                g_string_append_c(out, '}');
+            }
+        }
         if (step->kind == VLC_STEP_RACE && step->ran) {
             size_t j;
 
@@ -2096,7 +2381,9 @@ vlcReportText(vlcCtx *ctx,
                        g_strdup_printf("step   %s: FAILED %s (%d): %s%s%s%s%s",
                                        step->text, step->error, step->code,
                                        step->message,
-                                       step->info ? " [reply: " : "",
+                                       !step->info ? "" :
+                                       step->kind == VLC_STEP_EXPECT_REQUEST ?
+                                       " [seen: " : " [reply: ",
                                        step->info ? step->info : "",
                                        step->info ? "]" : "",
                                        took ? took : ""));

@@ -158,6 +158,19 @@ grep_in badstep err "invalid step 'slow='"
 run badlc -c $TD test lifecycle-action=poweroff:sideways
 grep_in badlc err 'lifecycle-action=EVENT:ACTION'
 
+for bad in expect-request= expect-request=reboot expect-request=reboot: expect-request=:acpi \
+           expect-request=halt:acpi expect-request=poweroff:acpi expect-request=reboot:signal \
+           expect-request=reboot:acpi,agent expect-request=None expect-request=none:acpi \
+           expect-request=reboot:acpi:x expect-request; do
+    run badreq -c $TD test "$bad"
+    rc_is badreq 2
+    empty badreq out
+    grep_in badreq err "(invalid|unknown) step '$bad'"
+done
+grep_in badreq err "unknown step 'expect-request'"
+run badreq2 -c $TD test expect-request=reboot:paravirt
+grep_in badreq2 err 'expect-request=TYPE:METHOD with TYPE shutdown or reboot and METHOD acpi or agent, or expect-request=none'
+
 run badexpect -c $TD --expect sideways test reboot
 rc_is badexpect 2
 grep_in badexpect err "invalid --expect 'sideways'"
@@ -271,8 +284,29 @@ js dumpbaddir 'step(0)["error"] == "NO_DUMP_DIR" and "no-such-dir" in step(0)["m
 
 # without a daemon these need one
 VIRT_LIFECYCLE_KILL=true VIRT_LIFECYCLE_START=true \
-    run killnew -c $TD "${FAST[@]}" --json test daemon-kill suspend resume managedsave dump-reset lifecycle-action=reboot:destroy daemon-start
-js killnew 'all(step(i)["error"] == "NO_CONNECTION" for i in range(1, 6))'
+    run killnew -c $TD "${FAST[@]}" --json test daemon-kill suspend resume managedsave dump-reset lifecycle-action=reboot:destroy expect-request=none daemon-start
+js killnew 'all(step(i)["error"] == "NO_CONNECTION" for i in range(1, 7))'
+js killnew '"request" not in step(6)'
+
+# expect-request=: the pending request in the state group of the domain
+# stats.  The test driver never reports state.lifecycle_request.*: none
+# holds (running and shut off), any request is a REQUEST_MISMATCH (code
+# -1), recorded with what was seen; later steps still run.
+run request -c $TD "${FAST[@]}" --json --expect shutoff test expect-request=none expect-request=reboot:acpi expect-request=shutdown:agent destroy expect-request=none expect-request=shutdown:acpi
+rc_is request 0
+js request 'step(0)["ok"] and step(0)["info"] == "none" and step(0)["request"] is None'
+js request 'step(1)["ok"] is False and step(1)["error"] == "REQUEST_MISMATCH" and step(1)["code"] == -1'
+js request 'step(1)["message"] == "expected pending request reboot:acpi, domain stats show none"'
+js request 'step(1)["request"] is None and step(1)["info"] == "none"'
+js request 'step(2)["error"] == "REQUEST_MISMATCH" and "shutdown:agent" in step(2)["message"]'
+js request 'step(3)["ok"] and step(4)["ok"] and step(4)["request"] is None'
+js request 'step(5)["error"] == "REQUEST_MISMATCH" and "shutdown:acpi" in step(5)["message"]'
+js request 'ev() == ["stopped/destroyed"] and d["final"]["state"] == "shutoff"'
+js request '"request" not in step(3)'
+run requesttext -c $TD "${FAST[@]}" test expect-request=none expect-request=reboot:agent
+rc_is requesttext 0
+grep_in requesttext out 'step +expect-request=none: ok \(none\)'
+grep_in requesttext out 'step +expect-request=reboot:agent: FAILED REQUEST_MISMATCH \(-1\): expected pending request reboot:agent, domain stats show none \[seen: none\]'
 
 run reset -c $TD "${FAST[@]}" --json --expect running test reset
 rc_is reset 0

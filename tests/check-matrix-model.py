@@ -11,6 +11,7 @@
 import importlib.machinery
 import os
 import sys
+import tempfile
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 matrix = importlib.machinery.SourceFileLoader(
@@ -234,6 +235,101 @@ check("V10 guest powers off while no daemon runs: the restarted daemon decides",
           "wait=2", "daemon-start"], [T] * 6), "rebooted")
 check("clock: the guest carries an agent reboot out during wait=2",
       co(["reboot=agent", "wait=2", "guest-poweroff"], [T] * 3), "shutoff")
+
+# V11: expect-request= only looks; it changes nothing, held or not, and
+# what it must see is what the model has pending (and effective) then
+s = ["guest-ignore-acpi", "reboot=acpi", "expect-request=reboot:acpi", "wait=65",
+     "expect-request=reboot:acpi", "guest-honor-acpi", "guest-poweroff"]
+seen = {}
+check("V11 observation: ACPI reboot, 65 s, guest powers off: rebooted",
+      co(s, [T] * 7, seen=seen), "rebooted")
+check("V11 an ACPI reboot stays visible past W", seen,
+      {2: "reboot:acpi", 4: "reboot:acpi"})
+check("V11 a failed observation changes nothing either",
+      co(s, [T, T, F, T, F, T, T], errors=[None, None, "REQUEST_MISMATCH", None,
+                                           "REQUEST_MISMATCH", None, None]),
+      "rebooted")
+s = ["guest-ignore-acpi", "shutdown=acpi", "expect-request=shutdown:acpi", "wait=65",
+     "expect-request=none"]
+seen = {}
+check("V11 observation: ignored shutdown, 65 s: running",
+      co(s, [T] * 5, seen=seen), "running")
+check("V11 a shutdown is no longer visible after W", seen,
+      {2: "shutdown:acpi", 4: "none"})
+seen = {}
+co(["guest-qga-hang", "reboot=agent", "expect-request=reboot:agent", "wait=65",
+    "expect-request=none"], [T, F, T, T, T], errors=[None, TIMEOUT, None, None, None],
+   times=[(0, 1), (1, 5), (6, 0), (6, 65), (71, 0)], seen=seen)
+check("V11 a timed-out agent reboot is visible, then not after W", seen,
+      {2: "reboot:agent", 4: "none"})
+seen = {}
+co(["expect-request=none", "reboot=acpi", "expect-request=reboot:acpi", "wait=3",
+    "expect-request=none", "guest-ignore-acpi", "shutdown=acpi", "destroy",
+    "expect-request=none"], [T] * 9, seen=seen)
+check("V11 a request used up by the guest, or by destroy, is no longer visible",
+      seen, {0: "none", 2: "reboot:acpi", 4: "none", 8: "none"})
+seen = {}
+co(["guest-ignore-acpi", "shutdown=acpi", "daemon-kill", "expect-request=none",
+    "daemon-start", "expect-request=shutdown:acpi"], [T, T, T, F, T, T],
+   errors=[None, None, None, "NO_CONNECTION", None, None], seen=seen)
+check("V11 no daemon: nothing to look at; the request survives the restart",
+      seen, {3: None, 5: "shutdown:acpi"})
+
+
+def problems(steps, rsteps, flavour, fails=None):
+    row = {"steps": steps, "fails": fails or [None] * len(steps)}
+    seen = {}
+    co(steps, [r.get("ok", False) for r in rsteps],
+       errors=[r.get("error") for r in rsteps], seen=seen)
+    return matrix.observation_problems(row, rsteps, flavour, seen)
+
+
+OK = {"t": 1.0, "ok": True, "info": "none"}
+MISS = {"t": 1.0, "ok": False, "error": "REQUEST_MISMATCH", "info": "none"}
+# (the second observation is wrong by the contract: on the patched daemon
+# it must fail, with REQUEST_MISMATCH)
+s = ["guest-ignore-acpi", "reboot=acpi", "expect-request=reboot:acpi", "expect-request=none"]
+check("V11 run: patched daemon shows the request: no problem",
+      problems(s, [OK, OK, OK, MISS], "patched"), [])
+check("V11 run: patched daemon shows no request: both observations are problems",
+      len(problems(s, [OK, OK, MISS, OK], "patched")), 2)
+check("V11 run: pristine daemon shows no request, as expected: no problem",
+      problems(s, [OK, OK, MISS, OK], "pristine"), [])
+check("V11 run: pristine daemon must fail with REQUEST_MISMATCH",
+      len(problems(s, [OK, OK, dict(MISS, error="VIR_ERR_NO_SUPPORT"), OK], "pristine")), 1)
+check("V11 run: a step marked STEP!ERROR is judged by check_fails only",
+      problems(s, [OK, OK, MISS, OK], "patched",
+               fails=[None, None, ["REQUEST_MISMATCH"], ["REQUEST_MISMATCH"]]), [])
+
+
+# tests/lifecycle-*.txt: read_matrix checks each row's outcome and its
+# expect-request= steps against the model
+
+def read_rows(text):
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write(text)
+        f.flush()
+        try:
+            return matrix.read_matrix(f.name)
+        except SystemExit as e:
+            return str(e)
+
+
+for name in ("lifecycle-matrix.txt", "lifecycle-faults.txt"):
+    try:
+        rows = matrix.read_matrix(os.path.join(TOP, "tests", name))
+        check("tests/%s agrees with the model" % name, bool(rows), True)
+    except SystemExit as e:
+        check("tests/%s agrees with the model" % name, str(e), "")
+got = read_rows("r running guest-ignore-acpi shutdown=acpi wait=65 expect-request=shutdown:acpi\n")
+check("read_matrix: an expect-request= the contract contradicts is refused",
+      "the contract says the request visible then is none" in got, True)
+got = read_rows("r running guest-ignore-acpi shutdown=acpi wait=65 "
+                "expect-request=shutdown:acpi!REQUEST_MISMATCH\n")
+check("read_matrix: ... unless it is marked to fail", isinstance(got, list), True)
+got = read_rows("r running expect-request=poweroff:acpi\n")
+check("read_matrix: a bad expect-request= argument is refused",
+      "want expect-request=TYPE:METHOD" in got, True)
 
 # observed outcomes
 check("observed: paused", matrix.observed_outcome(
