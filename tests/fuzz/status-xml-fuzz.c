@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the QEMU driver's status XML parser, where the series
- * reads <lifecycleRequest/> (and the legacy <fakereboot/>).
+ * reads <lifecycleRequest/>, <fakereboot/> and <pausedShutdown/>.
  *
  * The fuzzer input is the text of the lifecycle element(s): it is spliced
  * into a real status XML document (libvirt's own test file
@@ -15,9 +15,11 @@
  *   - the formatted document does not parse any more (a daemon restart
  *     would lose the domain),
  *   - the second formatting differs from the first (not a fixed point),
- *   - the pending lifecycle request read back differs from the one read
- *     first (the request would change across a daemon restart); a negative
- *     time counts as 0 (both mean "unknown age") unless FUZZ_STRICT is set,
+ *   - the pending lifecycle request read back is not what a daemon restart
+ *     must keep of the one read first (contract v2, V10: a request younger
+ *     than the window as it was, an ACPI reboot of any age as one of
+ *     unknown age, nothing else), or the fake-reboot-in-progress mark
+ *     changes,
  * and ASan/UBSan/LSan report memory errors, undefined behaviour and leaks.
  *
  * Built and run by tools/fuzz (docs/robustness.md).  It is not part of
@@ -59,7 +61,6 @@ static char *docTail;   /* the rest */
 static char *fakeRootDir;
 static int docFd = -1;     /* memfd holding the document being parsed */
 static char *docPath;    /* /proc/self/fd/N */
-static bool strict;      /* FUZZ_STRICT: the request must read back identical */
 
 static const unsigned int parseFlags =
     VIR_DOMAIN_DEF_PARSE_STATUS |
@@ -183,8 +184,6 @@ LLVMFuzzerInitialize(int *argc G_GNUC_UNUSED,
             abort();
     }
 
-    strict = !!getenv("FUZZ_STRICT");
-
     if (fuzzLoadTemplate(template ? template : FUZZ_TEMPLATE) < 0)
         abort();
 
@@ -230,6 +229,29 @@ fuzzRequest(virDomainObj *obj)
 }
 
 
+/* What the status XML must keep of @req at @now (V10) */
+static qemuDomainLifecycleRequest
+fuzzKept(const qemuDomainLifecycleRequest *req,
+         long long now)
+{
+    qemuDomainLifecycleRequest kept = { 0 };
+
+    if (req->type != QEMU_DOMAIN_LIFECYCLE_REQUEST_NONE &&
+        req->time > 0 && req->time <= now &&
+        now - req->time < QEMU_DOMAIN_LIFECYCLE_REQUEST_WINDOW) {
+        kept.type = req->type;
+        kept.method = req->method;
+        kept.time = req->time;
+    } else if (req->type == QEMU_DOMAIN_LIFECYCLE_REQUEST_REBOOT &&
+               req->method == QEMU_DOMAIN_LIFECYCLE_METHOD_ACPI) {
+        kept.type = req->type;
+        kept.method = req->method;
+    }
+
+    return kept;
+}
+
+
 static void G_GNUC_NORETURN
 fuzzFail(const char *what,
          const char *doc,
@@ -259,10 +281,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data,
     g_autofree char *second = NULL;
     virDomainObj *obj1 = NULL;
     virDomainObj *obj2 = NULL;
-    qemuDomainLifecycleRequest req1;
-    qemuDomainLifecycleRequest req2;
-    unsigned long long seq1;
-    unsigned long long seq2;
+    qemuDomainLifecycleRequest want;
+    qemuDomainLifecycleRequest got;
+    bool mark1;
+    bool mark2;
 
     if (size > FUZZ_MAX_INPUT)
         return 0;
@@ -288,29 +310,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data,
     if (STRNEQ(first, second))
         fuzzFail("formatting is not stable", doc, first, second);
 
-    req1 = *fuzzRequest(obj1);
-    req2 = *fuzzRequest(obj2);
-    /* A time <= 0 means "unknown age" everywhere (the formatter omits it,
-     * the expiry ignores it): equivalent unless FUZZ_STRICT is set. */
-    if (!strict) {
-        if (req1.time < 0)
-            req1.time = 0;
-        if (req2.time < 0)
-            req2.time = 0;
-    }
-    seq1 = ((qemuDomainObjPrivate *) obj1->privateData)->lifecycleSeq;
-    seq2 = ((qemuDomainObjPrivate *) obj2->privateData)->lifecycleSeq;
-    if (req1.type != req2.type || req1.method != req2.method ||
-        req1.seq != req2.seq || req1.time != req2.time || seq1 != seq2) {
+    want = fuzzKept(fuzzRequest(obj1), g_get_monotonic_time());
+    got = *fuzzRequest(obj2);
+    if (want.type != got.type || want.method != got.method ||
+        want.time != got.time) {
         g_autofree char *what =
-            g_strdup_printf("the pending request changes across format+parse: "
-                            "type %d->%d method %d->%d seq %llu->%llu time %lld->%lld "
-                            "lifecycleSeq %llu->%llu",
-                            req1.type, req2.type, req1.method, req2.method,
-                            req1.seq, req2.seq, req1.time, req2.time,
-                            seq1, seq2);
+            g_strdup_printf("the pending request is not kept as it must be: "
+                            "want type %d method %d time %lld, "
+                            "got type %d method %d time %lld",
+                            want.type, want.method, want.time,
+                            got.type, got.method, got.time);
         fuzzFail(what, doc, first, second);
     }
+
+    mark1 = ((qemuDomainObjPrivate *) obj1->privateData)->pausedShutdown;
+    mark2 = ((qemuDomainObjPrivate *) obj2->privateData)->pausedShutdown;
+    if (mark1 != mark2)
+        fuzzFail("the fake reboot in progress mark changes", doc, first, second);
 
     virDomainObjEndAPI(&obj1);
     virDomainObjEndAPI(&obj2);
