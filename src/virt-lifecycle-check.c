@@ -422,31 +422,41 @@ static const char *const vlcLifecycleActions[] = {
 /* EVENT:ACTION of lifecycle-action= (names as in the domain XML's
  * <on_poweroff> etc.).  Whether libvirt accepts the pair is libvirt's
  * business: the step then fails with libvirt's error. */
+/* The index of the @len characters at @text in @names, or -1 */
+static int
+vlcNameIndex(const char *text,
+             size_t len,
+             const char *const *names,
+             size_t nnames)
+{
+    size_t i;
+
+    for (i = 0; i < nnames; i++) {
+        if (names[i] && strlen(names[i]) == len && strncmp(text, names[i], len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+
 static bool
 vlcParseLifecycleAction(const char *text,
                         unsigned int *type,
                         unsigned int *action)
 {
     const char *colon = strchr(text, ':');
-    size_t i;
+    int i;
 
     if (!colon)
         return false;
 
-    for (i = 0; i < G_N_ELEMENTS(vlcLifecycleEvents); i++) {
-        if (strlen(vlcLifecycleEvents[i]) == (size_t)(colon - text) &&
-            strncmp(text, vlcLifecycleEvents[i], colon - text) == 0)
-            break;
-    }
-    if (i == G_N_ELEMENTS(vlcLifecycleEvents))
+    if ((i = vlcNameIndex(text, colon - text, vlcLifecycleEvents,
+                          G_N_ELEMENTS(vlcLifecycleEvents))) < 0)
         return false;
     *type = i;
 
-    for (i = 0; i < G_N_ELEMENTS(vlcLifecycleActions); i++) {
-        if (strcmp(colon + 1, vlcLifecycleActions[i]) == 0)
-            break;
-    }
-    if (i == G_N_ELEMENTS(vlcLifecycleActions))
+    if ((i = vlcNameIndex(colon + 1, strlen(colon + 1), vlcLifecycleActions,
+                          G_N_ELEMENTS(vlcLifecycleActions))) < 0)
         return false;
     *action = i;
     return true;
@@ -544,17 +554,10 @@ vlcParseExpectRequest(const char *text,
         return true;
     }
 
-    if (!(colon = strchr(text, ':')))
+    if (!(colon = strchr(text, ':')) ||
+        (*type = vlcNameIndex(text, colon - text, vlcRequestTypes,
+                              G_N_ELEMENTS(vlcRequestTypes))) < 0)
         return false;
-
-    for (i = 0; i < G_N_ELEMENTS(vlcRequestTypes); i++) {
-        if (strlen(vlcRequestTypes[i]) == (size_t)(colon - text) &&
-            strncmp(text, vlcRequestTypes[i], colon - text) == 0)
-            break;
-    }
-    if (i == G_N_ELEMENTS(vlcRequestTypes))
-        return false;
-    *type = i;
 
     for (i = 0; i < G_N_ELEMENTS(vlcRequestMethods); i++) {
         if (strcmp(colon + 1, vlcRequestMethods[i].name) == 0)
