@@ -30,6 +30,10 @@ PRISTINE_SRC=$WORK/pristine/src
 PATCHED_SRC=$WORK/patched/src
 PRISTINE_BUILD=$WORK/pristine/build
 PATCHED_BUILD=$WORK/patched/build
+# The series without the patches of patches/standalone (tools/bench --stop
+# measures what those add): built only by tools/bench --stop.
+NOPIDFD_SRC=$WORK/nopidfd/src
+NOPIDFD_BUILD=$WORK/nopidfd/build
 
 # meson must run with Debian's python (pyenv's may lack modules).
 export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$PATH
@@ -89,6 +93,38 @@ apt_need() {
         mkdir -p "$WORK" && touch "$WORK/.apt-updated"
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# apt_src SUITE ARGS...: run apt-get with a private deb-src list for
+# Debian SUITE and private lists/cache dirs under $CACHE/apt/SUITE, so the
+# host's apt configuration (/etc/apt, /var/lib/apt/lists) stays as it was.
+# "apt_src trixie update" first, then e.g. "apt_src trixie source
+# --download-only libvirt=VER" or "apt_src trixie showsrc libvirt".
+apt_src() {
+    local suite=$1 dir=$CACHE/apt/$1
+    shift
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/parts"
+    [ -f "$dir/sources.list" ] ||
+        echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
+            > "$dir/sources.list"
+    local opts=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o "Dir::Etc::sourceparts=$dir/parts"
+                -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+                -o "Dir::Cache::archives=$dir/cache/archives" -o APT::Get::List-Cleanup=0)
+    case "$1" in
+        showsrc) apt-cache "${opts[@]}" "$@";;
+        *) apt-get -qq "${opts[@]}" "$@";;
+    esac
+}
+
+# Our first fetch-libvirt wrote a deb-src list into the host's apt
+# configuration; take it back out (it was ours, nothing else uses it).
+apt_src_forget_host_list() {
+    local old=/etc/apt/sources.list.d/libvirt-lifecycle-$LIBVIRT_DEBIAN_SUITE-src.sources
+    if [ -f "$old" ] && grep -q "^Suites: $LIBVIRT_DEBIAN_SUITE" "$old"; then
+        msg "removing $old (the private list in $CACHE/apt replaces it)"
+        rm -f "$old"
+    fi
+    return 0
 }
 
 # libvirt configuration of every build (tools/build, tools/sanitize):
