@@ -12,7 +12,9 @@ export TOP
 # ccache hits. $TOP/_work is a (git-ignored) link to it.
 WORK=${LIFECYCLE_WORK:-/var/lib/libvirt-lifecycle}
 mkdir -p "$WORK"
-[ -e "$TOP/_work" ] || ln -sfn "$WORK" "$TOP/_work"
+# (a dangling link is left alone: tools/deb's chroot sees the clone with
+# another $WORK and must not repoint it)
+[ -e "$TOP/_work" ] || [ -L "$TOP/_work" ] || ln -sfn "$WORK" "$TOP/_work"
 # Downloads, ccache and the test guest outlive a clone: a fresh clone (CI)
 # on the same machine reuses them.
 CACHE=${LIFECYCLE_CACHE:-/var/cache/libvirt-lifecycle}
