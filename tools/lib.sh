@@ -129,6 +129,57 @@ apt_src_forget_host_list() {
     return 0
 }
 
+# guest_domain_xml UUID KERNEL INITRD [LOADER]: the test guest's domain XML
+# (tools/vm-harness, tools/deb-harness), named $NAME, serial log $SERIAL,
+# agent and control channels on the unix sockets $AGENT and $CONTROL; the
+# kernel command line from $WORK/guest/cmdline; LOADER: a ROM instead of
+# SeaBIOS. UUID may be empty (a new definition).
+guest_domain_xml() {
+    local uuid= loader= cmdline
+    cmdline=$(cat "$WORK/guest/cmdline")
+    [ -n "${1:-}" ] && uuid="
+  <uuid>$1</uuid>"
+    [ -n "${4:-}" ] && loader="
+    <loader type='rom'>$4</loader>"
+    cat <<EOF
+<domain type='qemu'>
+  <name>$NAME</name>$uuid
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>$loader
+    <kernel>$2</kernel>
+    <initrd>$3</initrd>
+    <cmdline>$cmdline</cmdline>
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' model='none'/>
+    <serial type='file'>
+      <source path='$SERIAL' append='on'/>
+      <target port='0'/>
+    </serial>
+    <channel type='unix'>
+      <source mode='bind' path='$AGENT'/>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <channel type='unix'>
+      <source mode='bind' path='$CONTROL'/>
+      <target type='virtio' name='org.lifecycle.control.0'/>
+    </channel>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
 # libvirt configuration of every build (tools/build, tools/sanitize):
 # QEMU driver, remote driver, daemons, virsh, test driver, unit tests; the rest off.
 MESON_OPTS=(
