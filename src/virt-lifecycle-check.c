@@ -27,6 +27,7 @@
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
+#include "vlc-build-info.h"
 #include "vlc-guest.h"
 #include "vlc-json.h"
 #include "vlc-names.h"
@@ -247,6 +248,9 @@ vlcUsage(FILE *fp)
 "      --dump-dir DIR    where dump-reset writes its (deleted) dump file\n"
 "                        (default: the directory of the serial log)\n"
 "  -v, --verbose         log progress on stderr\n"
+"      --build-info      print the checker's version, the source directory\n"
+"                        it was built from and the libvirt it was built\n"
+"                        against and runs with, and exit\n"
 "  -h, --help            show this help\n"
 "\n"
 "Steps:\n"
@@ -292,6 +296,25 @@ vlcUsage(FILE *fp)
 "Exit status: 0 when --expect holds (or none was given), 1 when it does not,\n"
 "2 on usage errors and on a connection that cannot be (re-)established.\n",
             VLC_DEFAULT_TIMEOUT, VLC_DEFAULT_QUIET);
+}
+
+
+/* What this binary is: which checkout it was built from (a second clone
+ * of the project must run its own checker, not a build of another one)
+ * and which libvirt it was compiled against and runs with. */
+static void
+vlcBuildInfo(void)
+{
+    unsigned long libVer = 0;
+
+    printf("version: %s\n", VLC_VERSION);
+    printf("source: %s\n", VLC_SOURCE_DIR);
+    printf("libvirt-compiled: %u.%u.%u\n",
+           LIBVIR_VERSION_NUMBER / 1000000, (LIBVIR_VERSION_NUMBER / 1000) % 1000,
+           LIBVIR_VERSION_NUMBER % 1000);
+    if (virGetVersion(&libVer, NULL, NULL) == 0)
+        printf("libvirt-runtime: %lu.%lu.%lu\n",
+               libVer / 1000000, (libVer / 1000) % 1000, libVer % 1000);
 }
 
 
@@ -688,6 +711,7 @@ vlcParseArgs(vlcCtx *ctx,
         OPT_CONTROL,
         OPT_SERIAL,
         OPT_DUMP_DIR,
+        OPT_BUILD_INFO,
     };
     static const struct option longopts[] = {
         { "connect", required_argument, NULL, 'c' },
@@ -699,6 +723,7 @@ vlcParseArgs(vlcCtx *ctx,
         { "serial", required_argument, NULL, OPT_SERIAL },
         { "dump-dir", required_argument, NULL, OPT_DUMP_DIR },
         { "verbose", no_argument, NULL, 'v' },
+        { "build-info", no_argument, NULL, OPT_BUILD_INFO },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -757,6 +782,9 @@ vlcParseArgs(vlcCtx *ctx,
             break;
         case 'h':
             vlcUsage(stdout);
+            exit(VLC_EXIT_PASS);
+        case OPT_BUILD_INFO:
+            vlcBuildInfo();
             exit(VLC_EXIT_PASS);
         default:
             /* getopt_long has printed what is wrong */

@@ -104,6 +104,23 @@ run help --help
 rc_is help 0
 grep_in help out '^Usage: virt-lifecycle-check'
 
+# --build-info: the checkout the binary was built from (meson's test
+# environment gives SOURCE_DIR) and the libvirt it runs with
+run buildinfo --build-info
+rc_is buildinfo 0
+grep_in buildinfo out '^version: [0-9]'
+grep_in buildinfo out '^source: /'
+grep_in buildinfo out '^libvirt-compiled: [0-9]+\.[0-9]+\.[0-9]+$'
+grep_in buildinfo out '^libvirt-runtime: [0-9]+\.[0-9]+\.[0-9]+$'
+if [ -n "${SOURCE_DIR:-}" ]; then
+    if grep -qxF "source: $SOURCE_DIR" "$T/buildinfo.out"; then
+        ok "buildinfo: built from $SOURCE_DIR"
+    else
+        fail "buildinfo: not built from $SOURCE_DIR"
+        sed 's/^/#   stdout: /' "$T/buildinfo.out"
+    fi
+fi
+
 run noargs
 rc_is noargs 2
 grep_in noargs err 'missing DOMAIN'
