@@ -562,6 +562,34 @@ vlcRequestMethodName(int method,
 }
 
 
+/* The daemon reports the request's type and method as strings
+ * ("shutdown"/"reboot", "acpi"/"agent"); -2 for a name not known here. */
+static int
+vlcRequestTypeFromName(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcRequestTypes); i++) {
+        if (vlcRequestTypes[i] && g_str_equal(vlcRequestTypes[i], name))
+            return i;
+    }
+    return -2;
+}
+
+
+static int
+vlcRequestMethodFromName(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < G_N_ELEMENTS(vlcRequestMethods); i++) {
+        if (g_str_equal(vlcRequestMethods[i].name, name))
+            return vlcRequestMethods[i].method;
+    }
+    return -2;
+}
+
+
 /* TYPE:METHOD or none of expect-request=; @type -1 for none. */
 static bool
 vlcParseExpectRequest(const char *text,
@@ -1757,17 +1785,17 @@ vlcStepExpectRequest(vlcCtx *ctx,
 
     seen->seen = true;
     if (vlcRequestParam(records[0]->params, records[0]->nparams,
-                        VLC_STATS_REQUEST_TYPE, VIR_TYPED_PARAM_INT, &param, &err) &&
+                        VLC_STATS_REQUEST_TYPE, VIR_TYPED_PARAM_STRING, &param, &err) &&
         param) {
         seen->haveType = true;
-        seen->type = param->value.i;
+        seen->type = vlcRequestTypeFromName(param->value.s);
     }
     if (!err &&
         vlcRequestParam(records[0]->params, records[0]->nparams,
-                        VLC_STATS_REQUEST_METHOD, VIR_TYPED_PARAM_INT, &param, &err) &&
+                        VLC_STATS_REQUEST_METHOD, VIR_TYPED_PARAM_STRING, &param, &err) &&
         param) {
         seen->haveMethod = true;
-        seen->method = param->value.i;
+        seen->method = vlcRequestMethodFromName(param->value.s);
     }
     if (!err &&
         vlcRequestParam(records[0]->params, records[0]->nparams,
