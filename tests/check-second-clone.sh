@@ -33,6 +33,11 @@ if [ ! -e "$lv_build/src/libvirt.so.0" ] || [ ! -f "$PATCHED_SRC/include/libvirt
     exit 77
 fi
 
+if ! git -C "$TOP" rev-parse -q --verify "${SECOND_CLONE_REV:-HEAD}^{commit}" >/dev/null 2>&1; then
+    echo "SKIP: $TOP is not a git checkout with ${SECOND_CLONE_REV:-HEAD} (nothing to clone)"
+    exit 77
+fi
+
 T=$WORK/second-clone-test
 PW=$T/work
 MARK="(second clone)"     # fixed: warm runs hit ccache
