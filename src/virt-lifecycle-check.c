@@ -195,6 +195,8 @@ typedef struct {
     GPtrArray *notes;           /* vlcNote * */
     double lastEvent;
     bool connLost;
+    GArray *goneTimes;          /* double: when a connection closed (the
+                                 * daemon died: daemon-kill) */
 
     /* results */
     char *serialPathUsed;
@@ -995,11 +997,14 @@ vlcCloseCb(virConnectPtr conn,
 {
     vlcCtx *ctx = opaque;
     bool current;
+    double now = vlcNow();
 
     g_mutex_lock(&ctx->lock);
     current = conn == ctx->conn;
-    if (current)
+    if (current) {
         ctx->connLost = true;
+        g_array_append_val(ctx->goneTimes, now);
+    }
     g_mutex_unlock(&ctx->lock);
 
     if (current)
@@ -1521,6 +1526,18 @@ vlcStepDaemon(vlcCtx *ctx,
         step->ok = true;
 
     if (isKill) {
+        /* let the event thread see the connection close, so that the
+         * report says when the daemon died (daemon_gone_times) */
+        double until = vlcNow() + 1.0;
+        bool lost = false;
+
+        while (step->ok && !lost && vlcNow() < until) {
+            g_mutex_lock(&ctx->lock);
+            lost = ctx->connLost;
+            g_mutex_unlock(&ctx->lock);
+            if (!lost)
+                g_usleep(10 * 1000);
+        }
         vlcDisconnect(ctx);
         vlcAddNote(ctx, "daemon killed; no connection until daemon-start");
         return 0;
@@ -2344,6 +2361,16 @@ vlcReportJSON(vlcCtx *ctx,
     vlcJSONMarkTimes(out, ctx, "acpi_ready_times", VLC_MARK_ACPI_READY);
     vlcJSONMarkTimes(out, ctx, "acpi_press_times", VLC_MARK_ACPI_PRESS);
     vlcJSONMarkTimes(out, ctx, "guest_down_times", VLC_MARK_GUEST_DOWN);
+    vlcJSONKey(out, "daemon_gone_times", false);
+    g_string_append_c(out, '[');
+    g_mutex_lock(&ctx->lock);
+    for (i = 0; i < ctx->goneTimes->len; i++) {
+        if (i > 0)
+            g_string_append_c(out, ',');
+        vlcJSONDouble(out, g_array_index(ctx->goneTimes, double, i));
+    }
+    g_mutex_unlock(&ctx->lock);
+    g_string_append_c(out, ']');
     vlcJSONKey(out, "serial", false);
     vlcJSONString(out, ctx->serialPathUsed);
 
@@ -2576,6 +2603,7 @@ main(int argc,
     g_mutex_init(&ctx.lock);
     ctx.events = g_array_new(FALSE, FALSE, sizeof(vlcEvent));
     ctx.notes = g_ptr_array_new_with_free_func(vlcNoteFree);
+    ctx.goneTimes = g_array_new(FALSE, FALSE, sizeof(double));
 
     if (virInitialize() < 0) {
         fprintf(stderr, "virt-lifecycle-check: cannot initialize libvirt\n");

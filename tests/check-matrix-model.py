@@ -128,6 +128,20 @@ ci8 = dict(ci7, steps=[{"t": 0.005, "duration": 0.3}, {"t": 0.305, "duration": 0
 got, lost = outcome(steps7, ci8)
 check("guest command answered before the guest acted: rebooted", got, "rebooted")
 
+# daemon-kill takes effect when the daemon dies, not when the kill command
+# starts (it runs 1-3 s). reboot(agent).shutdown(acpi).kill with the
+# times of a CI run: the guest resets for the agent request (first wins;
+# serial log at DOWN), the ACPI shutdown is pending and young.
+steps9 = ["reboot=agent", "shutdown=acpi", "daemon-kill", "daemon-start"]
+times9 = [(0.014, 1.168), (1.182, 0.762), (1.943, 3.247), (5.19, 0.72)]
+for down, gone, want, why in (
+        (2.5, [4.9], "shutoff", "reset while the kill command ran, daemon alive: V5 stops it"),
+        (5.0, [2.1], "rebooted", "reset after the daemon died: nobody stops it (V10)"),
+        (2.5, [], "rebooted", "no close seen: the kill counts from the step's start")):
+    got = matrix.contract_outcome(steps9, [True] * 4, times=times9,
+                                  down_times=[down], gone_times=gone)
+    check("kill: " + why, got, want)
+
 # a failed step changes nothing
 got = matrix.contract_outcome(["reboot=acpi", "shutdown=agent"], [True, False])
 check("failed agent request keeps the reboot", got, "rebooted")
