@@ -60,10 +60,13 @@ clone() {   # clone DIR: a clone of $rev of this checkout
 }
 clone "$T/clone1"
 clone "$T/clone2"
-# the visible change in clone 2's checker: a mark in its usage text
-sed -i "s|\"Usage: virt-lifecycle-check \\[|\"Usage: virt-lifecycle-check $MARK [|" \
-    "$T/clone2/src/virt-lifecycle-check.c"
-grep -qF "$MARK" "$T/clone2/src/virt-lifecycle-check.c" || { echo "cannot mark clone 2's checker"; exit 1; }
+# the visible change in clone 2's checker: a mark in its usage text, in
+# whichever source holds it (src/vlc-parse.c; src/virt-lifecycle-check.c in
+# checkouts from before the checker was split)
+usage_src=$(grep -lF '"Usage: virt-lifecycle-check [' "$T/clone2"/src/*.c | head -n 1) || true
+[ -n "$usage_src" ] || { echo "no usage text in clone 2's checker sources"; exit 1; }
+sed -i "s|\"Usage: virt-lifecycle-check \\[|\"Usage: virt-lifecycle-check $MARK [|" "$usage_src"
+grep -qF "$MARK" "$usage_src" || { echo "cannot mark clone 2's checker"; exit 1; }
 
 # build N DIR: DIR's tools/build-checker; sets BIN, prints the time
 build() {
@@ -99,7 +102,7 @@ from() {
         [ "$marked" = 1 ] && fail "step $n: --help lacks clone 2's change: the binary is not built from $dir" \
                           || ok "step $n: --help without clone 2's change"
     fi
-    if grep -q -- '--build-info' "$dir/src/virt-lifecycle-check.c"; then
+    if grep -rq -- '--build-info' "$dir/src"; then
         info=$("$BIN" --build-info 2>&1 || true)
         if grep -qxF "source: $(realpath -m "$dir")" <<<"$info"; then
             ok "step $n: --build-info: source $dir"
