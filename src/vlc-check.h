@@ -80,6 +80,8 @@ typedef enum {
     VLC_STEP_LIFECYCLE_ACTION,
     VLC_STEP_DUMP_RESET,
     VLC_STEP_MANAGED_SAVE,
+    VLC_STEP_SAVE,
+    VLC_STEP_RESTORE,
     VLC_STEP_EXPECT_REQUEST,
 } vlcStepKind;
 
@@ -116,6 +118,7 @@ typedef struct {
     const char *guestCmd;       /* control channel command */
     char *guestCmdBuf;          /* ... when built from the step (slow=) */
     double seconds;             /* wait=SECONDS, slow=SECONDS */
+    const char *path;           /* save=PATH, restore=PATH (in @text) */
     unsigned int lcType;        /* lifecycle-action=: virDomainLifecycle */
     unsigned int lcAction;      /* ... virDomainLifecycleAction */
     const char *env;            /* daemon-*: the command's variable */

@@ -62,6 +62,10 @@ vlcUsage(FILE *fp)
 "                             (start restores a managed save image)\n"
 "  suspend, resume            virDomainSuspend, virDomainResume\n"
 "  managedsave                virDomainManagedSave\n"
+"  save=PATH                  virDomainSave: the domain ends shut off, its\n"
+"                             memory in the file PATH\n"
+"  restore=PATH               virDomainRestore from PATH, then the domain is\n"
+"                             looked up again\n"
 "  dump-reset                 virDomainCoreDumpWithFormat with\n"
 "                             VIR_DUMP_RESET|VIR_DUMP_MEMORY_ONLY into\n"
 "                             --dump-dir; the file is deleted afterwards\n"
@@ -507,6 +511,18 @@ vlcParseStep(const char *text,
         }
         /* the guest's sleep(1) takes the number as written */
         step->guestCmd = step->guestCmdBuf = g_strdup_printf("slow %s", text + 5);
+        return true;
+    }
+
+    if ((arg = g_str_has_prefix(text, "save=") ? text + 5 : NULL) ||
+        (arg = g_str_has_prefix(text, "restore=") ? text + 8 : NULL)) {
+        step->kind = text[0] == 's' ? VLC_STEP_SAVE : VLC_STEP_RESTORE;
+        if (!*arg) {
+            *err = g_strdup_printf("invalid step '%s': expected %.*sPATH with the path of the save image",
+                                   text, (int)(arg - text), text);
+            return false;
+        }
+        step->path = arg;
         return true;
     }
 

@@ -263,6 +263,49 @@ vlcStepDumpReset(vlcCtx *ctx,
 }
 
 
+/* restore=PATH: virDomainRestore, then look the domain up again.  The
+ * restored domain may be a new domain object (a transient domain was
+ * removed by save=) with a new id; the handle from before still names
+ * the UUID, but later steps and the final wait use a fresh one.  Events
+ * need nothing: their filter is the UUID.  Returns -1 on a libvirt
+ * error of the restore. */
+static int
+vlcStepRestore(vlcCtx *ctx,
+               vlcStep *step)
+{
+    virDomainPtr dom;
+    unsigned int id;
+
+    if (virDomainRestore(ctx->conn, step->path) < 0)
+        return -1;
+
+    if (ctx->haveUUID)
+        dom = virDomainLookupByUUID(ctx->conn, ctx->uuid);
+    else
+        dom = virDomainLookupByName(ctx->conn, ctx->domname);
+    if (!dom) {
+        /* the image held another domain, or ours went away again */
+        vlcAddNote(ctx, "cannot look the domain up again after %s: %s",
+                   step->text, virGetLastErrorMessage());
+        virResetLastError();
+        return 0;
+    }
+
+    if (!ctx->haveUUID && virDomainGetUUID(dom, ctx->uuid) == 0)
+        ctx->haveUUID = true;
+    if (ctx->dom)
+        virDomainFree(ctx->dom);
+    ctx->dom = dom;
+
+    if ((id = virDomainGetID(dom)) == (unsigned int)-1)
+        step->info = g_strdup("domain looked up again: not running");
+    else
+        step->info = g_strdup_printf("domain looked up again: id %u", id);
+    virResetLastError();
+    return 0;
+}
+
+
 /* Run one step.  Returns -1 when the connection is lost for good. */
 int
 vlcRunStep(vlcCtx *ctx,
@@ -296,6 +339,8 @@ vlcRunStep(vlcCtx *ctx,
         case VLC_STEP_LIFECYCLE_ACTION:
         case VLC_STEP_DUMP_RESET:
         case VLC_STEP_MANAGED_SAVE:
+        case VLC_STEP_SAVE:
+        case VLC_STEP_RESTORE:
         case VLC_STEP_EXPECT_REQUEST:
             vlcStepFail(step, -1, VLC_ERR_NO_DAEMON,
                         "no connection: the daemon was killed (daemon-kill) and not started again");
@@ -335,6 +380,12 @@ vlcRunStep(vlcCtx *ctx,
         break;
     case VLC_STEP_MANAGED_SAVE:
         rc = virDomainManagedSave(ctx->dom, 0);
+        break;
+    case VLC_STEP_SAVE:
+        rc = virDomainSave(ctx->dom, step->path);
+        break;
+    case VLC_STEP_RESTORE:
+        rc = vlcStepRestore(ctx, step);
         break;
     case VLC_STEP_LIFECYCLE_ACTION:
         rc = virDomainSetLifecycleAction(ctx->dom, step->lcType, step->lcAction,
@@ -377,6 +428,8 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_SUSPEND:
     case VLC_STEP_RESUME:
     case VLC_STEP_MANAGED_SAVE:
+    case VLC_STEP_SAVE:
+    case VLC_STEP_RESTORE:
     case VLC_STEP_LIFECYCLE_ACTION:
         if (rc < 0) {
             vlcStepFailLibvirt(step);

@@ -281,6 +281,54 @@ js mrestore 'ev()[0] == "stopped/saved" and ev()[1].startswith("started/") and d
 run mtext -c $TD "${FAST[@]}" test managedsave
 grep_in mtext out '^final: +shutoff/saved \(managed save image\)'
 
+# save=PATH: shut off, the memory in PATH (the test driver writes its
+# XML there); restore=PATH starts it from the file and looks it up again:
+# later steps and the final state use the new handle
+mkdir -p "$T/saves"
+run save -c $TD "${FAST[@]}" --json --expect shutoff test "save=$T/saves/test.img"
+rc_is save 0
+js save 'step(0)["ok"] and ev() == ["stopped/saved"]'
+js save 'd["final"]["reason"] == "saved" and d["final"]["managed_save"] is False'
+if [ -s "$T/saves/test.img" ]; then ok "save: image written"; else fail "save: no image $T/saves/test.img"; fi
+run restore -c $TD "${FAST[@]}" --json --expect running test "save=$T/saves/r.img" "restore=$T/saves/r.img"
+rc_is restore 0
+js restore 'all(s["ok"] for s in d["steps"]) and ev() == ["stopped/saved", "started/restored"]'
+js restore 'step(1)["info"].startswith("domain looked up again: id ")'
+js restore 'd["final"]["state"] == "running" and d["final"]["reason"] == "restored" and d["final"]["managed_save"] is False'
+run restoreafter -c $TD "${FAST[@]}" --json --expect shutoff test "save=$T/saves/a.img" "restore=$T/saves/a.img" suspend resume destroy
+rc_is restoreafter 0
+js restoreafter 'all(s["ok"] for s in d["steps"])'
+js restoreafter 'ev() == ["stopped/saved", "started/restored", "suspended/paused", "resumed/unpaused", "stopped/destroyed"]'
+js restoreafter 'd["final"]["reason"] == "destroyed"'
+# failures are libvirt's errors; later steps still run
+run restoremissing -c $TD "${FAST[@]}" --json --expect running test destroy "restore=$T/saves/no-such.img" start
+rc_is restoremissing 0
+js restoremissing 'step(1)["ok"] is False and step(1)["error"] == "VIR_ERR_SYSTEM_ERROR" and step(1)["code"] == 38'
+js restoremissing '"no-such.img" in step(1)["message"] and "info" not in step(1)'
+js restoremissing 'step(2)["ok"] and ev() == ["stopped/destroyed", "started/booted"]'
+run restorerunning -c $TD "${FAST[@]}" --json --expect running test "save=$T/saves/b.img" "restore=$T/saves/b.img" "restore=$T/saves/b.img"
+rc_is restorerunning 0
+js restorerunning 'step(1)["ok"] and step(2)["ok"] is False and step(2)["error"] == "VIR_ERR_OPERATION_INVALID"'
+run savefail -c $TD "${FAST[@]}" --json --expect running test "save=$T/no-such-dir/test.img"
+rc_is savefail 0
+js savefail 'step(0)["ok"] is False and step(0)["error"] == "VIR_ERR_SYSTEM_ERROR" and "no-such-dir" in step(0)["message"]'
+run saveoff -c $TD "${FAST[@]}" --json test destroy "save=$T/saves/off.img"
+js saveoff 'step(1)["ok"] is False and step(1)["error"] == "VIR_ERR_OPERATION_INVALID"'
+run savetext -c $TD "${FAST[@]}" test "save=$T/saves/t.img" "restore=$T/saves/t.img" "restore=$T/saves/none.img"
+rc_is savetext 0
+grep_in savetext out 'step +save=.*/t\.img: ok'
+grep_in savetext out 'step +restore=.*/t\.img: ok \(domain looked up again: id [0-9]+\)'
+grep_in savetext out 'step +restore=.*/none\.img: FAILED VIR_ERR_SYSTEM_ERROR \(38\): .*none\.img'
+grep_in savetext out '^final: +running/restored$'
+for bad in save= restore=; do
+    run badsave -c $TD test "$bad"
+    rc_is badsave 2
+    empty badsave out
+    grep_in badsave err "invalid step '$bad': expected ${bad}PATH"
+done
+run badsave2 -c $TD test save
+grep_in badsave2 err "unknown step 'save'"
+
 # lifecycle-action=EVENT:ACTION (live); the test driver accepts any pair
 run lcaction -c $TD "${FAST[@]}" --json test lifecycle-action=reboot:destroy lifecycle-action=poweroff:restart lifecycle-action=crash:preserve lifecycle-action=reboot:restart
 rc_is lcaction 0
@@ -304,6 +352,9 @@ VIRT_LIFECYCLE_KILL=true VIRT_LIFECYCLE_START=true \
     run killnew -c $TD "${FAST[@]}" --json test daemon-kill suspend resume managedsave dump-reset lifecycle-action=reboot:destroy expect-request=none daemon-start
 js killnew 'all(step(i)["error"] == "NO_CONNECTION" for i in range(1, 7))'
 js killnew '"request" not in step(6)'
+VIRT_LIFECYCLE_KILL=true VIRT_LIFECYCLE_START=true \
+    run killsave -c $TD "${FAST[@]}" --json test daemon-kill "save=$T/saves/k.img" "restore=$T/saves/k.img" daemon-start
+js killsave 'step(1)["error"] == "NO_CONNECTION" and step(2)["error"] == "NO_CONNECTION" and step(3)["ok"]'
 
 # expect-request=: the pending request in the state group of the domain
 # stats.  The test driver never reports state.lifecycle_request.*: none
