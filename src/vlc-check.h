@@ -39,6 +39,16 @@
 #define VLC_RESTART_ENV "VIRT_LIFECYCLE_RESTART"
 #define VLC_KILL_ENV "VIRT_LIFECYCLE_KILL"
 #define VLC_START_ENV "VIRT_LIFECYCLE_START"
+/* after migrate=URI, the daemon-* steps act on the destination's daemon */
+#define VLC_PEER_RESTART_ENV "VIRT_LIFECYCLE_PEER_RESTART"
+#define VLC_PEER_KILL_ENV "VIRT_LIFECYCLE_PEER_KILL"
+#define VLC_PEER_START_ENV "VIRT_LIFECYCLE_PEER_START"
+/* migrate=URI: the migration URI (VIR_MIGRATE_PARAM_URI), optional */
+#define VLC_MIGRATE_URI_ENV "VIRT_LIFECYCLE_MIGRATE_URI"
+/* migrate=URI: FROM=TO[;FROM=TO...], strings replaced in the domain XML
+ * the destination gets (VIR_MIGRATE_PARAM_DEST_XML), optional: two
+ * daemons on one host need their own unix socket paths */
+#define VLC_MIGRATE_MAP_ENV "VIRT_LIFECYCLE_MIGRATE_MAP"
 #define VLC_RACE_CALLS 2
 
 /* Error names for failures that are not libvirt errors (code -1). */
@@ -54,6 +64,7 @@
 #define VLC_ERR_NO_DUMP_DIR "NO_DUMP_DIR"
 #define VLC_ERR_REQUEST_MISMATCH "REQUEST_MISMATCH"
 #define VLC_ERR_NO_STATS "NO_STATS"
+#define VLC_ERR_MIGRATE_MAP "BAD_MIGRATE_MAP"
 
 /* Domain stats keys of the pending lifecycle request (state group),
  * VIR_DOMAIN_STATS_STATE_LIFECYCLE_REQUEST_* in headers that have them;
@@ -82,6 +93,7 @@ typedef enum {
     VLC_STEP_MANAGED_SAVE,
     VLC_STEP_SAVE,
     VLC_STEP_RESTORE,
+    VLC_STEP_MIGRATE,
     VLC_STEP_EXPECT_REQUEST,
 } vlcStepKind;
 
@@ -119,6 +131,7 @@ typedef struct {
     char *guestCmdBuf;          /* ... when built from the step (slow=) */
     double seconds;             /* wait=SECONDS, slow=SECONDS */
     const char *path;           /* save=PATH, restore=PATH (in @text) */
+    const char *destURI;        /* migrate=URI (in @text) */
     unsigned int lcType;        /* lifecycle-action=: virDomainLifecycle */
     unsigned int lcAction;      /* ... virDomainLifecycleAction */
     const char *env;            /* daemon-*: the command's variable */
@@ -233,6 +246,7 @@ int vlcOpen(vlcCtx *ctx, char **err);
 void vlcDeregister(vlcCtx *ctx);
 int vlcCheckConnection(vlcCtx *ctx);
 int vlcStepDaemon(vlcCtx *ctx, vlcStep *step);
+int vlcFollow(vlcCtx *ctx, const char *uri, const char *why);
 
 /* vlc-steps.c: the steps that act on the domain or the guest */
 char *vlcControlPath(vlcCtx *ctx, vlcStep *step);

@@ -246,6 +246,22 @@ vlcReconnect(vlcCtx *ctx,
 }
 
 
+/* Follow the domain to the daemon at @uri (it was migrated there): the
+ * connection, its events and everything looked up from the domain XML
+ * are the destination's from now on.  Returns -1 when it cannot be
+ * reached. */
+int
+vlcFollow(vlcCtx *ctx,
+          const char *uri,
+          const char *why)
+{
+    g_free(ctx->connURI);
+    ctx->connURI = g_strdup(uri);
+    g_clear_pointer(&ctx->controlPathCached, g_free);
+    return vlcReconnect(ctx, ctx->timeout, why);
+}
+
+
 /* Reconnect if the connection died.  Returns -1 when it is gone for good. */
 int
 vlcCheckConnection(vlcCtx *ctx)

@@ -66,6 +66,15 @@ vlcUsage(FILE *fp)
 "                             memory in the file PATH\n"
 "  restore=PATH               virDomainRestore from PATH, then the domain is\n"
 "                             looked up again\n"
+"  migrate=URI                live migration (virDomainMigrate3, LIVE and\n"
+"                             PERSIST_DEST) to the daemon at URI, the data\n"
+"                             over $" VLC_MIGRATE_URI_ENV " if set, the\n"
+"                             destination's XML with the replacements\n"
+"                             FROM=TO[;FROM=TO...] of $" VLC_MIGRATE_MAP_ENV "\n"
+"                             made if set; the\n"
+"                             following steps talk to that daemon, and\n"
+"                             daemon-* run $" VLC_PEER_RESTART_ENV ",\n"
+"                             $" VLC_PEER_KILL_ENV ", $" VLC_PEER_START_ENV "\n"
 "  dump-reset                 virDomainCoreDumpWithFormat with\n"
 "                             VIR_DUMP_RESET|VIR_DUMP_MEMORY_ONLY into\n"
 "                             --dump-dir; the file is deleted afterwards\n"
@@ -427,9 +436,24 @@ vlcParseExpectRequest(const char *text,
 
 
 /* Returns false with a message in @err for an invalid step. */
+/* The command of a daemon-* step once the domain lives on the
+ * destination of a migrate=URI step. */
+static const char *
+vlcPeerEnv(const char *env)
+{
+    if (strcmp(env, VLC_RESTART_ENV) == 0)
+        return VLC_PEER_RESTART_ENV;
+    if (strcmp(env, VLC_KILL_ENV) == 0)
+        return VLC_PEER_KILL_ENV;
+    return VLC_PEER_START_ENV;
+}
+
+
+/* @migrated: a migrate=URI step comes before this one */
 static bool
 vlcParseStep(const char *text,
              vlcStep *step,
+             bool migrated,
              char **err)
 {
     const char *arg;
@@ -443,6 +467,8 @@ vlcParseStep(const char *text,
             step->kind = vlcSimpleSteps[i].kind;
             step->guestCmd = vlcSimpleSteps[i].guestCmd;
             step->env = vlcSimpleSteps[i].env;
+            if (step->env && migrated)
+                step->env = vlcPeerEnv(step->env);
             if (step->env && !g_getenv(step->env)) {
                 *err = g_strdup_printf("step '%s' needs its command in $%s",
                                        text, step->env);
@@ -526,6 +552,17 @@ vlcParseStep(const char *text,
         return true;
     }
 
+    if (g_str_has_prefix(text, "migrate=")) {
+        step->kind = VLC_STEP_MIGRATE;
+        step->destURI = text + 8;
+        if (!*step->destURI) {
+            *err = g_strdup_printf("invalid step '%s': expected migrate=URI with the URI of the destination's daemon",
+                                   text);
+            return false;
+        }
+        return true;
+    }
+
     if (g_str_has_prefix(text, "wait=")) {
         step->kind = VLC_STEP_WAIT;
         if (!vlcParseSeconds(text + 5, true, &step->seconds)) {
@@ -571,6 +608,7 @@ vlcParseArgs(vlcCtx *ctx,
         { NULL, 0, NULL, 0 },
     };
     char buf[32];
+    bool migrated = false;
     int opt;
     int i;
 
@@ -649,7 +687,9 @@ vlcParseArgs(vlcCtx *ctx,
     for (i = 0; optind < argc; i++, optind++) {
         g_autofree char *err = NULL;
 
-        if (!vlcParseStep(argv[optind], &ctx->steps[i], &err))
+        if (!vlcParseStep(argv[optind], &ctx->steps[i], migrated, &err))
             vlcUsageError("%s", err);
+        if (ctx->steps[i].kind == VLC_STEP_MIGRATE)
+            migrated = true;
     }
 }

@@ -306,6 +306,109 @@ vlcStepRestore(vlcCtx *ctx,
 }
 
 
+/* migrate=URI: live migration, client-driven (the checker holds a
+ * connection to each daemon, as virsh migrate does without --p2p),
+ * persistent on the destination; then the checker follows the domain
+ * there.  Events of the migration itself (suspended, stopped, resumed:
+ * migrated) are recorded like any other.  Returns -1 when the
+ * destination cannot be reached after the migration. */
+/* The domain XML for the destination, with the replacements of
+ * $VIRT_LIFECYCLE_MIGRATE_MAP made; NULL with @step failed. */
+static char *
+vlcMigrateXML(vlcCtx *ctx,
+              vlcStep *step,
+              const char *map)
+{
+    g_autofree char *xml = NULL;
+    g_auto(GStrv) pairs = g_strsplit(map, ";", 0);
+    size_t i;
+
+    if (!(xml = virDomainGetXMLDesc(ctx->dom, VIR_DOMAIN_XML_MIGRATABLE |
+                                    VIR_DOMAIN_XML_SECURE))) {
+        vlcStepFailLibvirt(step);
+        return NULL;
+    }
+
+    for (i = 0; pairs[i]; i++) {
+        g_auto(GStrv) kv = NULL;
+        g_auto(GStrv) parts = NULL;
+
+        if (!*pairs[i])
+            continue;
+        kv = g_strsplit(pairs[i], "=", 2);
+        if (!kv[1] || !*kv[0]) {
+            vlcStepFail(step, -1, VLC_ERR_MIGRATE_MAP,
+                        "$" VLC_MIGRATE_MAP_ENV ": expected FROM=TO[;FROM=TO...]");
+            return NULL;
+        }
+        parts = g_strsplit(xml, kv[0], -1);
+        g_free(xml);
+        xml = g_strjoinv(kv[1], parts);
+    }
+    return g_steal_pointer(&xml);
+}
+
+
+static int
+vlcStepMigrate(vlcCtx *ctx,
+               vlcStep *step)
+{
+    const char *dataURI = g_getenv(VLC_MIGRATE_URI_ENV);
+    const char *map = g_getenv(VLC_MIGRATE_MAP_ENV);
+    g_autofree char *destXML = NULL;
+    unsigned int flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST;
+    virTypedParameterPtr params = NULL;
+    int nparams = 0;
+    int maxparams = 0;
+    virConnectPtr dconn;
+    virDomainPtr ddom = NULL;
+    int ret = 0;
+
+    if (!(dconn = virConnectOpenAuth(step->destURI, virConnectAuthPtrDefault, 0))) {
+        vlcStepFailLibvirt(step);
+        return 0;
+    }
+
+    if (dataURI && *dataURI &&
+        virTypedParamsAddString(&params, &nparams, &maxparams,
+                                VIR_MIGRATE_PARAM_URI, dataURI) < 0) {
+        vlcStepFailLibvirt(step);
+        goto cleanup;
+    }
+
+    if (map && *map) {
+        if (!(destXML = vlcMigrateXML(ctx, step, map)))
+            goto cleanup;
+        if (virTypedParamsAddString(&params, &nparams, &maxparams,
+                                    VIR_MIGRATE_PARAM_DEST_XML, destXML) < 0) {
+            vlcStepFailLibvirt(step);
+            goto cleanup;
+        }
+    }
+
+    if (!(ddom = virDomainMigrate3(ctx->dom, dconn, params, nparams, flags))) {
+        vlcStepFailLibvirt(step);
+        goto cleanup;
+    }
+    step->ok = true;
+
+    if (vlcFollow(ctx, step->destURI, step->text) < 0) {
+        vlcStepFail(step, -1, VLC_ERR_NO_DAEMON, ctx->fatal);
+        ret = -1;
+        goto cleanup;
+    }
+    step->info = g_strdup_printf("following the domain on %s", step->destURI);
+
+ cleanup:
+    virTypedParamsFree(params, nparams);
+    if (ddom)
+        virDomainFree(ddom);
+    virConnectClose(dconn);
+    virResetLastError();
+    return ret;
+}
+
+
 /* Run one step.  Returns -1 when the connection is lost for good. */
 int
 vlcRunStep(vlcCtx *ctx,
@@ -341,6 +444,7 @@ vlcRunStep(vlcCtx *ctx,
         case VLC_STEP_MANAGED_SAVE:
         case VLC_STEP_SAVE:
         case VLC_STEP_RESTORE:
+        case VLC_STEP_MIGRATE:
         case VLC_STEP_EXPECT_REQUEST:
             vlcStepFail(step, -1, VLC_ERR_NO_DAEMON,
                         "no connection: the daemon was killed (daemon-kill) and not started again");
@@ -399,6 +503,9 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_EXPECT_REQUEST:
         rc = vlcStepExpectRequest(ctx, step);
         break;
+    case VLC_STEP_MIGRATE:
+        ret = vlcStepMigrate(ctx, step);
+        break;
     case VLC_STEP_GUEST:
         vlcStepGuest(ctx, step);
         break;
@@ -448,6 +555,7 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_DAEMON_KILL:
     case VLC_STEP_DAEMON_START:
     case VLC_STEP_RACE:
+    case VLC_STEP_MIGRATE:
         break;
     case VLC_STEP_DUMP_RESET:
         /* recorded by vlcStepDumpReset */

@@ -329,6 +329,21 @@ done
 run badsave2 -c $TD test save
 grep_in badsave2 err "unknown step 'save'"
 
+# migrate=URI: the test driver cannot migrate; the step fails with
+# libvirt's error, changes nothing, and later steps still run on the
+# source. Usage: an empty URI; daemon-* after a migrate= step need the
+# peer's commands.
+run migratefail -c $TD "${FAST[@]}" --json --expect running test migrate=test:///default suspend resume
+rc_is migratefail 0
+js migratefail 'step(0)["ok"] is False and step(0)["error"].startswith("VIR_ERR_") and step(0)["code"] > 0'
+js migratefail 'step(1)["ok"] and step(2)["ok"] and ev() == ["suspended/paused", "resumed/unpaused"]'
+run badmigrate -c $TD test migrate=
+rc_is badmigrate 2
+grep_in badmigrate err "invalid step 'migrate=': expected migrate=URI"
+VIRT_LIFECYCLE_RESTART=true run migratepeer -c $TD test daemon-restart migrate=test:///default daemon-restart
+rc_is migratepeer 2
+grep_in migratepeer err "step 'daemon-restart' needs its command in \\\$VIRT_LIFECYCLE_PEER_RESTART"
+
 # lifecycle-action=EVENT:ACTION (live); the test driver accepts any pair
 run lcaction -c $TD "${FAST[@]}" --json test lifecycle-action=reboot:destroy lifecycle-action=poweroff:restart lifecycle-action=crash:preserve lifecycle-action=reboot:restart
 rc_is lcaction 0

@@ -215,9 +215,36 @@ for r in ("reset", "dump-reset"):
     check("V7 %s uses a pending shutdown up: the guest's reset later reboots" % r,
           co(["guest-ignore-acpi", "shutdown=acpi", r, "settle", "guest-reboot"],
              [T] * 5), "rebooted")
-check("V8 managed save + restore drops the request",
+check("V12 managed save + start carries an ACPI reboot",
       co(["guest-ignore-acpi", "reboot=acpi", "managedsave", "start",
+          "guest-poweroff"], [T] * 5), "rebooted")
+check("V12 save + restore carries an ACPI reboot",
+      co(["guest-ignore-acpi", "reboot=acpi", "save=IMAGE", "restore=IMAGE",
+          "guest-poweroff"], [T] * 5), "rebooted")
+check("V12 the time on disk does not count: a shutdown 50 s old, 100 s "
+      "saved, the guest resets 5 s after the restore: stopped",
+      co(["guest-ignore-acpi", "shutdown=acpi", "wait=50", "managedsave",
+          "wait=100", "start", "wait=5", "guest-reboot"], [T] * 8), "shutoff")
+check("V12 ... and 15 s after the restore (65 s of run time): boots again",
+      co(["guest-ignore-acpi", "shutdown=acpi", "wait=50", "managedsave",
+          "wait=100", "start", "wait=15", "guest-reboot"], [T] * 8), "rebooted")
+check("V12 a shutdown older than W is not carried",
+      co(["guest-ignore-acpi", "shutdown=acpi", "wait=65", "managedsave",
+          "start", "guest-reboot"], [T] * 6), "rebooted")
+check("V8 a saved file restored, then destroyed and started: nothing pending",
+      co(["guest-ignore-acpi", "reboot=acpi", "save=IMAGE", "start",
           "guest-poweroff"], [T] * 5), "shutoff")
+check("V8 a failed managed save carries nothing and changes nothing",
+      co(["guest-ignore-acpi", "reboot=acpi", "managedsave", "start",
+          "guest-poweroff"], [T, T, F, T, T]), "rebooted")
+check("V12 migrate carries an ignored ACPI reboot",
+      co(["guest-ignore-acpi", "reboot=acpi", "migrate=PEER", "guest-poweroff"],
+         [T] * 4), "rebooted")
+check("V12 migrate carries an ignored ACPI shutdown: a reset within W stops",
+      co(["guest-ignore-acpi", "shutdown=acpi", "migrate=PEER", "guest-reboot"],
+         [T] * 4), "shutoff")
+check("V12 nothing pending, migrate, guest powers off: shut off",
+      co(["migrate=PEER", "guest-poweroff"], [T] * 2), "shutoff")
 check("V8 managed save: outcome saved",
       co(["guest-ignore-acpi", "reboot=acpi", "managedsave"], [T] * 3), "saved")
 check("V8 restore keeps the guest's memory: it still ignores the button",
