@@ -435,7 +435,6 @@ vlcParseExpectRequest(const char *text,
 }
 
 
-/* Returns false with a message in @err for an invalid step. */
 /* The command of a daemon-* step once the domain lives on the
  * destination of a migrate=URI step. */
 static const char *
@@ -449,7 +448,8 @@ vlcPeerEnv(const char *env)
 }
 
 
-/* @migrated: a migrate=URI step comes before this one */
+/* Returns false with a message in @err for an invalid step.
+ * @migrated: a migrate=URI step comes before this one */
 static bool
 vlcParseStep(const char *text,
              vlcStep *step,

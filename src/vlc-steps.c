@@ -306,12 +306,6 @@ vlcStepRestore(vlcCtx *ctx,
 }
 
 
-/* migrate=URI: live migration, client-driven (the checker holds a
- * connection to each daemon, as virsh migrate does without --p2p),
- * persistent on the destination; then the checker follows the domain
- * there.  Events of the migration itself (suspended, stopped, resumed:
- * migrated) are recorded like any other.  Returns -1 when the
- * destination cannot be reached after the migration. */
 /* The domain XML for the destination, with the replacements of
  * $VIRT_LIFECYCLE_MIGRATE_MAP made; NULL with @step failed. */
 static char *
@@ -349,6 +343,12 @@ vlcMigrateXML(vlcCtx *ctx,
 }
 
 
+/* migrate=URI: live migration, client-driven (the checker holds a
+ * connection to each daemon, as virsh migrate does without --p2p),
+ * persistent on the destination; then the checker follows the domain
+ * there.  Events of the migration itself (suspended, stopped, resumed:
+ * migrated) are recorded like any other.  Returns -1 when the
+ * destination cannot be reached after the migration. */
 static int
 vlcStepMigrate(vlcCtx *ctx,
                vlcStep *step)
