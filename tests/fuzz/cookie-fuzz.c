@@ -55,6 +55,7 @@
 #include "viruuid.h"
 #include "qemu/qemu_domain.h"
 #include "qemu/qemu_migration_cookie.h"
+#include "fuzz-common.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -75,14 +76,6 @@ static virQEMUDriver driver;
 static virDomainObj *vm;
 static char *cookieHead;   /* template up to where <lifecycleRequest/> was */
 static char *cookieTail;   /* the rest */
-static char *fakeRootDir;
-
-
-static void
-fuzzNoError(void *opaque G_GNUC_UNUSED,
-            virErrorPtr err G_GNUC_UNUSED)
-{
-}
 
 
 static void
@@ -90,48 +83,7 @@ fuzzCleanup(void)
 {
     virDomainObjEndAPI(&vm);
     qemuTestDriverFree(&driver);
-    if (fakeRootDir)
-        virFileDeleteTree(fakeRootDir);
-}
-
-
-/* Splits the template cookie around its <lifecycleRequest/> line. */
-static int
-fuzzLoadTemplate(const char *path)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    g_autoptr(GString) head = g_string_new(NULL);
-    g_autoptr(GString) tail = g_string_new(NULL);
-    GString *cur = head;
-    size_t i;
-    bool found = false;
-
-    if (!g_file_get_contents(path, &text, NULL, NULL)) {
-        fprintf(stderr, "cannot read %s\n", path);
-        return -1;
-    }
-
-    lines = g_strsplit(text, "\n", -1);
-    for (i = 0; lines[i]; i++) {
-        if (strstr(lines[i], "<lifecycleRequest")) {
-            found = true;
-            cur = tail;
-            continue;
-        }
-        g_string_append(cur, lines[i]);
-        if (lines[i + 1])
-            g_string_append_c(cur, '\n');
-    }
-
-    if (!found) {
-        fprintf(stderr, "no <lifecycleRequest/> line in %s\n", path);
-        return -1;
-    }
-
-    cookieHead = g_string_free(g_steal_pointer(&head), FALSE);
-    cookieTail = g_string_free(g_steal_pointer(&tail), FALSE);
-    return 0;
+    fuzzRemoveFakeRoot();
 }
 
 
@@ -141,47 +93,13 @@ int
 LLVMFuzzerInitialize(int *argc G_GNUC_UNUSED,
                      char ***argv)
 {
-    const char *preload = getenv("LD_PRELOAD");
-    char *argv0 = (*argv)[0];
     virConnectPtr conn;
 
-    /* Like VIR_TEST_MAIN_PRELOAD: re-exec with the mocks preloaded. */
-    if (!preload || !strstr(preload, FUZZ_MOCKS)) {
-        g_autofree char *newenv = preload ? g_strdup_printf("%s:%s", FUZZ_MOCKS, preload)
-                                          : g_strdup(FUZZ_MOCKS);
-        g_setenv("LD_PRELOAD", newenv, TRUE);
-        execv(argv0, *argv);
-        perror("execv");
-        abort();
-    }
+    fuzzSetupProcess(argv, FUZZ_MOCKS, "qemumigrationcookiexmltest");
 
-    g_setenv("HOME", "/bad-test-used-env-home", TRUE);
-    g_setenv("XDG_RUNTIME_DIR", "/bad-test-used-env-xdg-runtime-dir", TRUE);
-    g_setenv("XDG_DATA_HOME", "/bad-test-used-env-xdg-data-home", TRUE);
-    g_setenv("XDG_CACHE_HOME", "/bad-test-used-env-xdg-cache-home", TRUE);
-    g_setenv("XDG_CONFIG_HOME", "/bad-test-used-env-xdg-config-home", TRUE);
-    g_setenv("VIR_TEST_MOCK_PROGNAME", "qemumigrationcookiexmltest", TRUE);
-
-    /* virpcimock wants a fake root, as virTestMain() makes one */
-    fakeRootDir = g_strdup(abs_builddir "/fakerootdir-fuzz-XXXXXX");
-    if (!g_mkdtemp(fakeRootDir)) {
-        perror("g_mkdtemp");
-        abort();
-    }
-    g_setenv("LIBVIRT_FAKE_ROOT_DIR", fakeRootDir, TRUE);
-
-    virFileActivateDirOverrideForProg(argv0);
-    if (virErrorInitialize() < 0)
-        abort();
-
-    /* Parse errors are the common case: keep them off stderr unless asked. */
-    if (!getenv("FUZZ_VERBOSE")) {
-        virSetErrorFunc(NULL, fuzzNoError);
-        if (virLogSetOutputs("4:file:/dev/null") < 0)
-            abort();
-    }
-
-    if (fuzzLoadTemplate(FUZZ_COOKIE) < 0)
+    /* the cookie around its <lifecycleRequest/> line */
+    if (fuzzSplitTemplate(FUZZ_COOKIE, "<lifecycleRequest", NULL,
+                          &cookieHead, &cookieTail) < 0)
         abort();
 
     if (qemuTestDriverInit(&driver) < 0) {

@@ -44,6 +44,7 @@
 #include "virlog.h"
 #include "virfile.h"
 #include "qemu/qemu_domain.h"
+#include "fuzz-common.h"
 
 #define VIR_FROM_THIS VIR_FROM_NONE
 
@@ -59,7 +60,6 @@
 static virQEMUDriver driver;
 static char *docHead;   /* template up to where <lifecycleRequest/> was */
 static char *docTail;   /* the rest */
-static char *fakeRootDir;
 static int docFd = -1;     /* memfd holding the document being parsed */
 static char *docPath;    /* /proc/self/fd/N */
 
@@ -81,61 +81,10 @@ static const unsigned int formatFlags =
 
 
 static void
-fuzzNoError(void *opaque G_GNUC_UNUSED,
-            virErrorPtr err G_GNUC_UNUSED)
-{
-}
-
-
-static void
 fuzzCleanup(void)
 {
     qemuTestDriverFree(&driver);
-    if (fakeRootDir)
-        virFileDeleteTree(fakeRootDir);
-}
-
-
-/* Splits the template around its <lifecycleRequest/> line and drops its
- * <fakereboot/> line. */
-static int
-fuzzLoadTemplate(const char *path)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    g_autoptr(GString) head = g_string_new(NULL);
-    g_autoptr(GString) tail = g_string_new(NULL);
-    GString *cur = head;
-    size_t i;
-    bool found = false;
-
-    if (!g_file_get_contents(path, &text, NULL, NULL)) {
-        fprintf(stderr, "cannot read %s\n", path);
-        return -1;
-    }
-
-    lines = g_strsplit(text, "\n", -1);
-    for (i = 0; lines[i]; i++) {
-        if (strstr(lines[i], "<fakereboot/>"))
-            continue;
-        if (strstr(lines[i], "<lifecycleRequest")) {
-            found = true;
-            cur = tail;
-            continue;
-        }
-        g_string_append(cur, lines[i]);
-        if (lines[i + 1])
-            g_string_append_c(cur, '\n');
-    }
-
-    if (!found) {
-        fprintf(stderr, "no <lifecycleRequest/> line in %s\n", path);
-        return -1;
-    }
-
-    docHead = g_string_free(g_steal_pointer(&head), FALSE);
-    docTail = g_string_free(g_steal_pointer(&tail), FALSE);
-    return 0;
+    fuzzRemoveFakeRoot();
 }
 
 
@@ -145,47 +94,15 @@ int
 LLVMFuzzerInitialize(int *argc G_GNUC_UNUSED,
                      char ***argv)
 {
-    const char *preload = getenv("LD_PRELOAD");
     const char *template = getenv("FUZZ_STATUS_TEMPLATE");
-    char *argv0 = (*argv)[0];
 
-    /* Like VIR_TEST_MAIN_PRELOAD: re-exec with the mocks preloaded. */
-    if (!preload || !strstr(preload, FUZZ_MOCKS)) {
-        g_autofree char *newenv = preload ? g_strdup_printf("%s:%s", FUZZ_MOCKS, preload)
-                                          : g_strdup(FUZZ_MOCKS);
-        g_setenv("LD_PRELOAD", newenv, TRUE);
-        execv(argv0, *argv);
-        perror("execv");
-        abort();
-    }
+    fuzzSetupProcess(argv, FUZZ_MOCKS, "qemuxmlactivetest");
 
-    g_setenv("HOME", "/bad-test-used-env-home", TRUE);
-    g_setenv("XDG_RUNTIME_DIR", "/bad-test-used-env-xdg-runtime-dir", TRUE);
-    g_setenv("XDG_DATA_HOME", "/bad-test-used-env-xdg-data-home", TRUE);
-    g_setenv("XDG_CACHE_HOME", "/bad-test-used-env-xdg-cache-home", TRUE);
-    g_setenv("XDG_CONFIG_HOME", "/bad-test-used-env-xdg-config-home", TRUE);
-    g_setenv("VIR_TEST_MOCK_PROGNAME", "qemuxmlactivetest", TRUE);
-
-    /* virpcimock wants a fake root, as virTestMain() makes one */
-    fakeRootDir = g_strdup(abs_builddir "/fakerootdir-fuzz-XXXXXX");
-    if (!g_mkdtemp(fakeRootDir)) {
-        perror("g_mkdtemp");
-        abort();
-    }
-    g_setenv("LIBVIRT_FAKE_ROOT_DIR", fakeRootDir, TRUE);
-
-    virFileActivateDirOverrideForProg(argv0);
-    if (virErrorInitialize() < 0)
-        abort();
-
-    /* Parse errors are the common case: keep them off stderr unless asked. */
-    if (!getenv("FUZZ_VERBOSE")) {
-        virSetErrorFunc(NULL, fuzzNoError);
-        if (virLogSetOutputs("4:file:/dev/null") < 0)
-            abort();
-    }
-
-    if (fuzzLoadTemplate(template ? template : FUZZ_TEMPLATE) < 0)
+    /* the document around its <lifecycleRequest/> line, without its
+     * <fakereboot/> line */
+    if (fuzzSplitTemplate(template ? template : FUZZ_TEMPLATE,
+                          "<lifecycleRequest", "<fakereboot/>",
+                          &docHead, &docTail) < 0)
         abort();
 
     if ((docFd = memfd_create("status-xml-fuzz", MFD_CLOEXEC)) < 0) {
