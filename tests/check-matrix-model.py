@@ -384,6 +384,44 @@ got = read_rows("r running expect-request=poweroff:acpi\n")
 check("read_matrix: a bad expect-request= argument is refused",
       "want expect-request=TYPE:METHOD" in got, True)
 
+# CI, 2026-12-06: reboot(agent), shutdown(acpi), daemon-kill. The guest's
+# kernel printed its reset line at 1.171, 4 ms before shutdown(acpi)
+# started; the daemon recorded the request, then handled the RESET with a
+# shutdown pending (V5: stopped, SHUTDOWN/host). Seen from the client the
+# guest acted before the request and the press was lost (rebooted); the
+# daemon may have seen the other order: both outcomes hold.
+steps = ["reboot=agent", "shutdown=acpi", "daemon-kill", "daemon-start"]
+rsteps = [{"t": 0.016, "duration": 1.159}, {"t": 1.175, "duration": 0.168},
+          {"t": 1.343, "duration": 2.229}, {"t": 3.572, "duration": 0.7}]
+ok = [True] * 4
+kill = {"steps": rsteps,
+        "events": [{"t": 1.33, "event": "lifecycle", "type": "shutdown",
+                    "detail": "host"},
+                   {"t": 1.38, "event": "lifecycle", "type": "stopped",
+                    "detail": "shutdown"}],
+        "boot_times": [], "acpi_ready_times": [], "acpi_press_times": []}
+times = [(s["t"], s["duration"]) for s in rsteps]
+
+
+def late(down):
+    near = set()
+    acted = matrix.guest_acted_before(steps, rsteps, ok, kill["events"],
+                                      down, near)
+    lost = matrix.guest_missed_press(steps, rsteps, ok, kill, down)
+    first = matrix.contract_outcome(steps, ok, acted, lost, None, times, {},
+                                    down, [1.565])
+    alt = matrix.acted_late_outcome(steps, ok, acted, lost, near, None, times,
+                                    down, [1.565]) if near else None
+    return first, sorted(near), alt
+
+
+check("reset line 4 ms before the request: acted first, press lost",
+      late([1.171])[:2], ("rebooted", [1]))
+check("... or the request was recorded first: V5, shut off",
+      late([1.171])[2], "shutoff")
+check("reset line 300 ms before the request: no other order",
+      late([0.875]), ("rebooted", [], None))
+
 # observed outcomes
 check("observed: paused", matrix.observed_outcome(
     {"final": {"state": "paused", "reason": "user"}, "boots": 0}), "paused")
