@@ -19,7 +19,9 @@
  * the target aborts if
  *   - the formatted cookie does not parse any more,
  *   - the second formatting differs from the first (not a fixed point),
- *   - the carried request read back differs from the one read first, or a
+ *   - the carried request (or, in the save cookie, the fake reboot in
+ *     progress mark <pausedShutdown/>) read back differs from the one read
+ *     first, or a
  *     request read is not one the carrying code can produce (a fake-reboot
  *     bit on anything but an ACPI reboot, an age below -1, a method or
  *     type out of range),
@@ -312,6 +314,10 @@ fuzzSaveCookie(const char *input)
 
     if (!fuzzSameRequest(&c1->lifecycleRequest, &c2->lifecycleRequest))
         fuzzFail("save", "the carried request changes in a round trip",
+                 doc, first, second);
+
+    if (c1->pausedShutdown != c2->pausedShutdown)
+        fuzzFail("save", "the fake reboot mark changes in a round trip",
                  doc, first, second);
 
     fuzzCarryIn("save", &c1->lifecycleRequest, doc);
