@@ -94,6 +94,7 @@ typedef enum {
     VLC_STEP_SAVE,
     VLC_STEP_RESTORE,
     VLC_STEP_MIGRATE,
+    VLC_STEP_MIGRATE_BANDWIDTH,
     VLC_STEP_EXPECT_REQUEST,
 } vlcStepKind;
 
@@ -132,6 +133,7 @@ typedef struct {
     double seconds;             /* wait=SECONDS, slow=SECONDS */
     const char *path;           /* save=PATH, restore=PATH (in @text) */
     const char *destURI;        /* migrate=URI (in @text) */
+    unsigned long long bandwidth;   /* migrate-bandwidth=MIB */
     unsigned int lcType;        /* lifecycle-action=: virDomainLifecycle */
     unsigned int lcAction;      /* ... virDomainLifecycleAction */
     const char *env;            /* daemon-*: the command's variable */
@@ -196,6 +198,7 @@ typedef struct {
     bool closeCb;
     double lastActivity;        /* end of the last step or reconnect */
     bool daemonDown;            /* daemon-kill ran, no daemon-start yet */
+    unsigned long long migrateBandwidth;    /* MiB/s for migrate=, 0: libvirt's */
     char *controlPathCached;    /* from the domain XML, for daemon-kill */
 
     /* Shared with the event thread, under @lock. */

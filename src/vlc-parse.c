@@ -75,6 +75,10 @@ vlcUsage(FILE *fp)
 "                             following steps talk to that daemon, and\n"
 "                             daemon-* run $" VLC_PEER_RESTART_ENV ",\n"
 "                             $" VLC_PEER_KILL_ENV ", $" VLC_PEER_START_ENV "\n"
+"  migrate-bandwidth=MIB      the migrate= steps after it limit the\n"
+"                             migration to MIB MiB/s\n"
+"                             (VIR_MIGRATE_PARAM_BANDWIDTH, for that\n"
+"                             migration only)\n"
 "  dump-reset                 virDomainCoreDumpWithFormat with\n"
 "                             VIR_DUMP_RESET|VIR_DUMP_MEMORY_ONLY into\n"
 "                             --dump-dir; the file is deleted afterwards\n"
@@ -549,6 +553,21 @@ vlcParseStep(const char *text,
             return false;
         }
         step->path = arg;
+        return true;
+    }
+
+    if (g_str_has_prefix(text, "migrate-bandwidth=")) {
+        const char *num = text + strlen("migrate-bandwidth=");
+        char *end = NULL;
+
+        step->kind = VLC_STEP_MIGRATE_BANDWIDTH;
+        errno = 0;
+        step->bandwidth = g_ascii_strtoull(num, &end, 10);
+        if (!g_ascii_isdigit(*num) || *end || errno || step->bandwidth == 0) {
+            *err = g_strdup_printf("invalid step '%s': expected migrate-bandwidth=MIB with a whole number of MiB/s > 0",
+                                   text);
+            return false;
+        }
         return true;
     }
 

@@ -376,6 +376,14 @@ vlcStepMigrate(vlcCtx *ctx,
         goto cleanup;
     }
 
+    if (ctx->migrateBandwidth &&
+        virTypedParamsAddULLong(&params, &nparams, &maxparams,
+                                VIR_MIGRATE_PARAM_BANDWIDTH,
+                                ctx->migrateBandwidth) < 0) {
+        vlcStepFailLibvirt(step);
+        goto cleanup;
+    }
+
     if (map && *map) {
         if (!(destXML = vlcMigrateXML(ctx, step, map)))
             goto cleanup;
@@ -453,6 +461,7 @@ vlcRunStep(vlcCtx *ctx,
             return 0;
         case VLC_STEP_GUEST:
         case VLC_STEP_WAIT:
+        case VLC_STEP_MIGRATE_BANDWIDTH:
         case VLC_STEP_DAEMON_RESTART:
         case VLC_STEP_DAEMON_KILL:
         case VLC_STEP_DAEMON_START:
@@ -513,6 +522,10 @@ vlcRunStep(vlcCtx *ctx,
         ret = vlcSleep(ctx, step->seconds);
         step->ok = ret == 0;
         break;
+    case VLC_STEP_MIGRATE_BANDWIDTH:
+        ctx->migrateBandwidth = step->bandwidth;
+        step->ok = true;
+        break;
     case VLC_STEP_SETTLE:
         ret = vlcStepSettle(ctx, step);
         break;
@@ -556,6 +569,7 @@ vlcRunStep(vlcCtx *ctx,
     case VLC_STEP_DAEMON_START:
     case VLC_STEP_RACE:
     case VLC_STEP_MIGRATE:
+    case VLC_STEP_MIGRATE_BANDWIDTH:
         break;
     case VLC_STEP_DUMP_RESET:
         /* recorded by vlcStepDumpReset */

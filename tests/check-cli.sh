@@ -340,6 +340,18 @@ js migratefail 'step(1)["ok"] and step(2)["ok"] and ev() == ["suspended/paused",
 run badmigrate -c $TD test migrate=
 rc_is badmigrate 2
 grep_in badmigrate err "invalid step 'migrate=': expected migrate=URI"
+# migrate-bandwidth=MIB: a step of its own that works (the bandwidth goes
+# with the migrate= steps after it); a bandwidth that is not a whole number
+# of MiB/s > 0 is a usage error
+run migratebw -c $TD "${FAST[@]}" --json --expect running test migrate-bandwidth=8 migrate=test:///default
+rc_is migratebw 0
+js migratebw 'step(0)["ok"] and step(1)["ok"] is False and step(1)["error"].startswith("VIR_ERR_")'
+for bad in migrate-bandwidth= migrate-bandwidth=0 migrate-bandwidth=-1 migrate-bandwidth=1.5 migrate-bandwidth=8x migrate-bandwidth=99999999999999999999999; do
+    run badmigratebw -c $TD test "$bad"
+    rc_is badmigratebw 2
+    empty badmigratebw out
+    grep_in badmigratebw err "invalid step '$bad': expected migrate-bandwidth=MIB"
+done
 VIRT_LIFECYCLE_RESTART=true run migratepeer -c $TD test daemon-restart migrate=test:///default daemon-restart
 rc_is migratepeer 2
 grep_in migratepeer err "step 'daemon-restart' needs its command in \\\$VIRT_LIFECYCLE_PEER_RESTART"
